@@ -1,0 +1,104 @@
+/**
+ * Resolves global options: explicit flags win over the config file (`--config`, or
+ * $XDG_CONFIG_HOME/stacker/conf.yaml, or ~/.config/stacker/conf.yaml), which wins over defaults;
+ * `--work-dir` is the base of every dir not set explicitly; all dirs are made absolute.
+ */
+import { StackerError } from "../util/errors.ts";
+import { YAML } from "../util/deps.ts";
+import type { FlagValues, GlobalOptions, StorageType } from "./types.ts";
+
+interface ConfigFile {
+  stacker_dir?: string;
+  oci_dir?: string;
+  rootfs_dir?: string;
+  work_dir?: string;
+}
+
+function absolute(p: string, cwd: string): string {
+  return p.startsWith("/")
+    ? p
+    : `${cwd.replace(/\/$/, "")}/${p}`.replace(/\/\.\//g, "/").replace(/\/\.$/, "");
+}
+
+async function readConfig(path: string, explicit: boolean): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (cause) {
+    if (!explicit && cause instanceof Deno.errors.NotFound) return {};
+    throw new StackerError(`Cannot read config file "${path}"`, {
+      code: "cli.config",
+      cause,
+      context: { path },
+    });
+  }
+  const data = YAML.parse(text) ?? {};
+  if (typeof data !== "object" || Array.isArray(data)) {
+    throw new StackerError(`Cannot read config file "${path}": expected a map`, {
+      code: "cli.config",
+      context: { path },
+    });
+  }
+  const known = new Set(["stacker_dir", "oci_dir", "rootfs_dir", "work_dir"]);
+  for (const k of Object.keys(data)) {
+    if (!known.has(k)) {
+      throw new StackerError(`Cannot read config file "${path}": unknown key "${k}"`, {
+        code: "cli.config",
+        context: { path, key: k },
+      });
+    }
+  }
+  return data as ConfigFile;
+}
+
+export async function resolveGlobals(
+  flags: FlagValues,
+  env: Readonly<Record<string, string>>,
+  cwd: string,
+): Promise<GlobalOptions> {
+  const configPath = (flags["config"] as string | undefined) ??
+    (env.XDG_CONFIG_HOME
+      ? `${env.XDG_CONFIG_HOME}/stacker/conf.yaml`
+      : `${env.HOME ?? ""}/.config/stacker/conf.yaml`);
+  const cfg = await readConfig(configPath, flags["config"] !== undefined);
+  const workDir = (flags["work-dir"] as string | undefined) ?? cfg.work_dir;
+  const base = workDir ? absolute(workDir, cwd) : cwd;
+  const pick = (flag: string, fromCfg: string | undefined, def: string) =>
+    absolute((flags[flag] as string | undefined) ?? (workDir && !flags[flag] ? def : fromCfg ?? def), base);
+  // An explicit flag beats the config file; with --work-dir, unset dirs are placed under it.
+  const stackerDir = flags["stacker-dir"] !== undefined
+    ? absolute(flags["stacker-dir"] as string, cwd)
+    : pick("stacker-dir", cfg.stacker_dir, ".stacker");
+  const ociDir = flags["oci-dir"] !== undefined
+    ? absolute(flags["oci-dir"] as string, cwd)
+    : pick("oci-dir", cfg.oci_dir, "oci");
+  const rootsDir = flags["roots-dir"] !== undefined
+    ? absolute(flags["roots-dir"] as string, cwd)
+    : pick("roots-dir", cfg.rootfs_dir, "roots");
+  if (rootsDir.includes(":")) {
+    throw new StackerError(`Cannot use roots dir "${rootsDir}": it must not contain ":"`, {
+      code: "cli.roots-dir",
+    });
+  }
+  const st = flags["storage-type"] as string | undefined;
+  if (st !== undefined && !["overlay", "btrfs", "copy"].includes(st)) {
+    throw new StackerError(`Cannot use storage type "${st}": expected overlay, btrfs or copy`, {
+      code: "cli.storage-type",
+    });
+  }
+  if (flags["debug"] && flags["quiet"]) {
+    throw new StackerError("Cannot use --debug and --quiet together", { code: "cli.usage" });
+  }
+  return {
+    workDir: workDir ? absolute(workDir, cwd) : undefined,
+    stackerDir,
+    ociDir,
+    rootsDir,
+    storageType: st as StorageType | undefined,
+    debug: Boolean(flags["debug"]),
+    quiet: Boolean(flags["quiet"]),
+    logFile: flags["log-file"] as string | undefined,
+    progress: flags["progress"] === undefined ? Deno.stderr.isTerminal() : Boolean(flags["progress"]),
+    internalUserns: Boolean(flags["internal-userns"]),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The CLI driver: parse argv, resolve global options, make the logger, dispatch to one command,
+ * turn any error into one line on stderr (the cause chain with --debug) and an exit code.
+ */
+import { causeChain, errorLine, StackerError } from "../util/errors.ts";
+import { Logger, type LogLevel } from "../util/log.ts";
+import { STACKER_VERSION } from "../util/version.ts";
+import { parseArgs, withDefaults } from "./_args.ts";
+import { GLOBAL_FLAGS } from "./_flags.ts";
+import { resolveGlobals } from "./_globals.ts";
+import { COMMANDS, findCommand } from "./mod.ts";
+import type { CommandDef, FlagSpec } from "./types.ts";
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly signal?: AbortSignal;
+}
+
+function flagLine(f: FlagSpec): string {
+  const names = `${f.alias ? `-${f.alias}, ` : "    "}--${f.name}${f.type === "boolean" ? "" : " VALUE"}`;
+  const def = f.default !== undefined ? ` (default ${JSON.stringify(f.default)})` : "";
+  return `  ${names.padEnd(34)} ${f.help}${def}${f.type === "strings" ? " [repeatable]" : ""}`;
+}
+
+export function mainHelp(): string {
+  const cmds = COMMANDS.filter((c) => !c.hidden).map((c) =>
+    `  ${[c.name, ...(c.aliases ?? [])].join(", ").padEnd(18)} ${c.summary}`
+  );
+  return [
+    "stacker-ts: build OCI images without privilege from a stacker.yaml",
+    "",
+    "Usage: stacker [global flags] COMMAND [flags] [args]",
+    "",
+    "Commands:",
+    ...cmds,
+    "",
+    "Global flags (before or after the command):",
+    ...GLOBAL_FLAGS.filter((f) => !f.hidden).map(flagLine),
+    "",
+    'Run "stacker COMMAND --help" for a command\'s flags.',
+  ].join("\n");
+}
+
+export function commandHelp(c: CommandDef): string {
+  return [
+    `stacker ${c.name}${c.usage ? " " + c.usage : ""}`,
+    "",
+    c.summary,
+    ...(c.aliases?.length ? ["", `Aliases: ${c.aliases.join(", ")}`] : []),
+    ...(c.flags.length ? ["", "Flags:", ...c.flags.filter((f) => !f.hidden).map(flagLine)] : []),
+  ].join("\n");
+}
+
+function makeLogger(level: LogLevel, io: CliIo, logFile: string | undefined, timestamps: boolean): Logger {
+  if (!logFile) return new Logger({ level, timestamps, sink: (l) => io.stderr(l + "\n") });
+  const file = Deno.openSync(logFile, { append: true, create: true });
+  const enc = new TextEncoder();
+  return new Logger({ level, timestamps, sink: (l) => file.writeSync(enc.encode(l + "\n")) });
+}
+
+/** Runs the CLI on `argv` (without the program name); returns the exit code. Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let debug = argv.includes("--debug");
+  try {
+    const parsed = parseArgs(argv, GLOBAL_FLAGS, (name) => findCommand(name)?.flags);
+    if (parsed.flags["version"] && parsed.command === undefined) {
+      io.stdout(`stacker ${STACKER_VERSION} (stacker-ts)\n`);
+      return 0;
+    }
+    if (parsed.command === undefined) {
+      io.stdout(mainHelp() + "\n");
+      return 0;
+    }
+    const cmd = findCommand(parsed.command);
+    if (!cmd) {
+      throw new StackerError(`Cannot run "${parsed.command}": no such command (see "stacker --help")`, {
+        code: "cli.unknown-command",
+      });
+    }
+    if (parsed.flags["help"]) {
+      io.stdout(commandHelp(cmd) + "\n");
+      return 0;
+    }
+    const globals = await resolveGlobals(parsed.flags, io.env, io.cwd);
+    debug = globals.debug;
+    const epoch = io.env.SOURCE_DATE_EPOCH;
+    if (epoch !== undefined && epoch !== "" && !/^\d+$/.test(epoch)) {
+      throw new StackerError(`invalid SOURCE_DATE_EPOCH value "${epoch}": expected whole seconds`, {
+        code: "cli.source-date-epoch",
+      });
+    }
+    const level: LogLevel = globals.debug ? "debug" : globals.quiet ? "error" : "info";
+    const log = makeLogger(level, io, globals.logFile, Boolean(parsed.flags["log-timestamp"]));
+    const code = await cmd.run({
+      global: globals,
+      flags: withDefaults(cmd.flags, parsed.flags),
+      args: parsed.positionals,
+      log,
+      signal: io.signal ?? new AbortController().signal,
+      env: io.env,
+      argv,
+      print: (line) => io.stdout(line + "\n"),
+    });
+    return code ?? 0;
+  } catch (err) {
+    io.stderr(`error: ${errorLine(err)}\n`);
+    if (debug) {
+      for (const line of causeChain(err).slice(1)) io.stderr(`  caused by: ${line}\n`);
+      if (err instanceof Error && err.stack) io.stderr(err.stack + "\n");
+    }
+    return err instanceof StackerError ? err.exitCode : 1;
+  }
+}
