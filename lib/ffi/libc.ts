@@ -151,7 +151,11 @@ export function ioctlInt(fd: number, request: bigint, arg: bigint, what: string)
 }
 
 /** ioctl(2) with an integer argument that reports failure as errno instead of throwing. */
-export function tryIoctlInt(fd: number, request: bigint, arg: bigint): { ok: true } | { ok: false; errno: number } {
+export function tryIoctlInt(
+  fd: number,
+  request: bigint,
+  arg: bigint,
+): { ok: true } | { ok: false; errno: number } {
   const rc = libc().ioctl_int(fd, request, arg);
   return rc < 0 ? { ok: false, errno: lastErrno() } : { ok: true };
 }
