@@ -18,3 +18,23 @@ export {
 export { Logger } from "./lib/util/log.ts";
 export type * from "./lib/oci/types.ts";
 export { STACKER_VERSION } from "./lib/util/version.ts";
+export {
+  build,
+  buildLayers,
+  formatInspect,
+  grab,
+  inspect,
+  inspectImages,
+  inspectJson,
+  publish,
+} from "./lib/build/mod.ts";
+export type {
+  BuildOptions,
+  BuildResult,
+  BuildServices,
+  InspectedImage,
+  LayerDefinition,
+  LayerResult,
+  PlannedLayer,
+  PublishOptions,
+} from "./lib/build/mod.ts";

@@ -6,6 +6,7 @@
  * test shows it holds).
  */
 import { OsError } from "../util/errors.ts";
+import { resolveLibrary } from "../util/permissions.ts";
 
 const symbols = {
   // int open(const char *path, int flags, mode_t mode)
@@ -52,7 +53,8 @@ let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | undefined;
 function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
   if (lib) return lib;
   try {
-    lib = Deno.dlopen("libc.so.6", symbols).symbols;
+    // An absolute path: under a narrowed --allow-ffi, Deno checks a bare soname against the cwd.
+    lib = Deno.dlopen(resolveLibrary("libc.so.6") ?? "libc.so.6", symbols).symbols;
   } catch (cause) {
     throw new OsError("Cannot load libc.so.6 through FFI (is --allow-ffi granted?)", {
       code: "ffi.load",
