@@ -3,9 +3,19 @@
  */
 import { STUB_COMMANDS } from "./_stubs.ts";
 import { versionCommand } from "./version.ts";
+import { internalRunCommand } from "./internal_run.ts";
+import { chrootCommand } from "./chroot.ts";
+import { checkCommand } from "./check.ts";
+import { unprivSetupCommand } from "./unpriv_setup.ts";
 import type { CommandDef } from "./types.ts";
 
-const IMPLEMENTED: readonly CommandDef[] = [versionCommand];
+const IMPLEMENTED: readonly CommandDef[] = [
+  chrootCommand,
+  checkCommand,
+  unprivSetupCommand,
+  versionCommand,
+  internalRunCommand,
+];
 
 const implementedNames = new Set(IMPLEMENTED.map((c) => c.name));
 

@@ -5,6 +5,7 @@
 import { causeChain, errorLine, StackerError } from "../util/errors.ts";
 import { Logger, type LogLevel } from "../util/log.ts";
 import { STACKER_VERSION } from "../util/version.ts";
+import { checkStackerDirOwner, needsUserns, reexecInUserns } from "../runtime/mod.ts";
 import { parseArgs, withDefaults } from "./_args.ts";
 import { GLOBAL_FLAGS } from "./_flags.ts";
 import { resolveGlobals } from "./_globals.ts";
@@ -94,6 +95,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const level: LogLevel = globals.debug ? "debug" : globals.quiet ? "error" : "info";
     const log = makeLogger(level, io, globals.logFile, Boolean(parsed.flags["log-timestamp"]));
+    if (!cmd.noUserns && !globals.internalUserns) {
+      // Outside the user namespace: inside it a root-owned build.cache would show as uid 65534.
+      await checkStackerDirOwner(globals.stackerDir, Deno.uid() ?? 0);
+      if (needsUserns({ env: io.env, internalUserns: globals.internalUserns })) {
+        return await reexecInUserns(argv, { env: io.env, log });
+      }
+    }
     const code = await cmd.run({
       global: globals,
       flags: withDefaults(cmd.flags, parsed.flags),

@@ -37,6 +37,8 @@ const symbols = {
   signal: { parameters: ["i32", "usize"], result: "usize" },
   // int fchown(int fd, uid_t owner, gid_t group)
   fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  // int close_range(unsigned int first, unsigned int last, int flags)
+  close_range: { parameters: ["u32", "u32", "i32"], result: "i32" },
   // int fsync(int fd)
   fsync: { parameters: ["i32"], result: "i32" },
   // int *__errno_location(void)
@@ -259,6 +261,15 @@ export const SIGPIPE = 13;
 /** Resets `signum` to its default disposition (SIG_DFL). */
 export function resetSignal(signum: number): void {
   libc().signal(signum, 0n);
+}
+
+const CLOSE_RANGE_CLOEXEC = 4;
+/**
+ * Marks every fd from `first` up close-on-exec (close_range(2) with CLOSE_RANGE_CLOEXEC): fds a
+ * parent leaked into this process then reach no program it executes.
+ */
+export function cloexecFrom(first: number): void {
+  if (libc().close_range(first, 0xffffffff, CLOSE_RANGE_CLOEXEC) < 0) fail("mark fds close-on-exec");
 }
 
 /** fsync(2) on a raw fd (Deno's FsFile.sync covers files it opened itself). */

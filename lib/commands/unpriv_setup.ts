@@ -1,0 +1,63 @@
+/**
+ * `stacker unpriv-setup` (spec §4), as root: subordinate id ranges for a user plus its stacker and
+ * roots dirs, so it can build without sudo. Never re-executes into a user namespace.
+ */
+import { unprivSetup, userName } from "../runtime/mod.ts";
+import { NotImplementedError, StackerError } from "../util/errors.ts";
+import type { CommandDef } from "./types.ts";
+
+export const unprivSetupCommand: CommandDef = {
+  name: "unpriv-setup",
+  summary: "as root: give a user subordinate ids and stacker dirs",
+  flags: [
+    { name: "uid", type: "number", help: "user id (default $SUDO_UID)" },
+    { name: "gid", type: "number", help: "group id (default $SUDO_GID)" },
+    { name: "username", type: "string", help: "user name (default $SUDO_USER)" },
+  ],
+  noUserns: true,
+  async run(ctx) {
+    if (Deno.uid() !== 0) {
+      throw new StackerError("Cannot run unpriv-setup: it must run as root (use sudo)", {
+        code: "unpriv.not-root",
+      });
+    }
+    const num = (flag: string, env: string): number | undefined => {
+      const v = ctx.flags[flag] ?? ctx.env[env];
+      if (v === undefined || v === "") return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) {
+        throw new StackerError(`Cannot use --${flag} "${v}": not a user or group id`, { code: "cli.usage" });
+      }
+      return n;
+    };
+    const uid = num("uid", "SUDO_UID");
+    const gid = num("gid", "SUDO_GID") ?? uid;
+    if (uid === undefined || gid === undefined) {
+      throw new StackerError("Cannot run unpriv-setup: give --uid (or run it through sudo)", {
+        code: "cli.usage",
+      });
+    }
+    const username = (ctx.flags["username"] as string | undefined) ?? ctx.env.SUDO_USER ??
+      await userName(uid);
+    if (!username) {
+      throw new StackerError(`Cannot run unpriv-setup: no user name for uid ${uid} (give --username)`, {
+        code: "cli.usage",
+      });
+    }
+    if (ctx.global.storageType === "btrfs") {
+      // lib/storage's setupBtrfsLoopback is wired here once it lands.
+      throw new NotImplementedError('"unpriv-setup --storage-type btrfs"');
+    }
+    await unprivSetup({
+      username,
+      uid,
+      gid,
+      stackerDir: ctx.global.stackerDir,
+      rootsDir: ctx.global.rootsDir,
+      path: ctx.env.PATH,
+      log: ctx.log,
+    });
+    ctx.print(`${username} (${uid}:${gid}) can now build in ${ctx.global.stackerDir} without sudo`);
+    return 0;
+  },
+};
