@@ -26,8 +26,9 @@ export {
   inspect,
   inspectImages,
   inspectJson,
-  publish,
 } from "./lib/build/mod.ts";
+export { publish } from "./lib/transport/mod.ts";
+export type { PublishOptions } from "./lib/transport/mod.ts";
 export type {
   BuildOptions,
   BuildResult,
@@ -36,5 +37,4 @@ export type {
   LayerDefinition,
   LayerResult,
   PlannedLayer,
-  PublishOptions,
 } from "./lib/build/mod.ts";

@@ -7,9 +7,17 @@ import { internalRunCommand } from "./internal_run.ts";
 import { chrootCommand } from "./chroot.ts";
 import { checkCommand } from "./check.ts";
 import { unprivSetupCommand } from "./unpriv_setup.ts";
+import { buildCommand } from "./build.ts";
+import { inspectCommand } from "./inspect.ts";
+import { grabCommand } from "./grab.ts";
+import { gcCommand } from "./gc.ts";
 import type { CommandDef } from "./types.ts";
 
 const IMPLEMENTED: readonly CommandDef[] = [
+  buildCommand,
+  inspectCommand,
+  grabCommand,
+  gcCommand,
   chrootCommand,
   checkCommand,
   unprivSetupCommand,

@@ -1,0 +1,142 @@
+/**
+ * Fills the build's ports from the real modules (stackerfile, oci, transport, layer, storage,
+ * runtime). Kept in one file so the pipeline never imports a sibling's internals.
+ */
+import { NotImplementedError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import type { PlannedLayer } from "./build_layer.ts";
+import type { BuildServices, LayoutPort, SnapshotPort, StoragePort } from "./services.ts";
+import { baseFetcher, realStages } from "./_stages.ts";
+import { OciLayout } from "../oci/mod.ts";
+import { CopyStorage } from "../storage/copy_dirs.ts";
+import { isUrl, type LayerSpec, loadStackerFiles } from "../stackerfile/mod.ts";
+import { gitVersion } from "./annotations.ts";
+import type { LayerDefinition } from "./types.ts";
+
+export interface LoadPlanOptions {
+  readonly files: readonly string[];
+  readonly substitute: readonly string[];
+  readonly substituteFile?: string;
+  readonly requireHash: boolean;
+  readonly dirs: { readonly ociDir: string; readonly stackerDir: string; readonly rootsDir: string };
+  readonly log: Logger;
+}
+
+/** The build's view of a parsed layer: every directive, without source positions or file order. */
+export function definitionOf(l: LayerSpec): LayerDefinition {
+  const def: LayerDefinition = {
+    name: l.name,
+    from: { ...l.from },
+    imports: l.imports?.map((i) => ({
+      path: i.path,
+      hash: i.hash,
+      dest: i.dest,
+      mode: i.mode,
+      uid: i.uid,
+      gid: i.gid,
+    })),
+    legacyImport: l.legacyImport || undefined,
+    overlayDirs: l.overlayDirs?.map((o) => ({ source: o.source, dest: o.dest })),
+    run: l.run,
+    cmd: l.cmd,
+    entrypoint: l.entrypoint,
+    fullCommand: l.fullCommand,
+    buildEnv: l.buildEnv,
+    buildEnvPassthrough: l.buildEnvPassthrough,
+    environment: l.environment,
+    volumes: l.volumes,
+    labels: l.labels,
+    generateLabels: l.generateLabels,
+    workingDir: l.workingDir,
+    buildOnly: l.buildOnly || undefined,
+    binds: l.binds?.map((b) => ({ source: b.source, dest: b.dest })),
+    runtimeUser: l.runtimeUser,
+    annotations: l.annotations,
+    os: l.os,
+    arch: l.arch,
+  };
+  // undefined fields would make the cache key depend on how the object was built
+  return JSON.parse(JSON.stringify(def));
+}
+
+/** The layers of `files` and their prerequisites in build order (from `stackerfile/`). */
+export async function loadPlan(opts: LoadPlanOptions): Promise<PlannedLayer[]> {
+  const plan = await loadStackerFiles(opts.files, {
+    substitute: opts.substitute,
+    substituteFile: opts.substituteFile,
+    requireHash: opts.requireHash,
+    dirs: opts.dirs,
+    log: opts.log,
+  });
+  const files = new Map(plan.files.map((f) => [f.path, f]));
+  const versions = new Map<string, string | undefined>();
+  const out: PlannedLayer[] = [];
+  for (const l of plan.layers) {
+    const file = files.get(l.file);
+    if (!versions.has(l.file)) {
+      versions.set(l.file, file && !isUrl(file.path) ? await gitVersion(file.dir) : undefined);
+    }
+    out.push({
+      def: definitionOf(l),
+      file: l.file,
+      stackerYaml: file?.text ?? "",
+      gitVersion: versions.get(l.file),
+    });
+  }
+  return out;
+}
+
+export interface OpenServicesOptions {
+  readonly ociDir: string;
+  readonly stackerDir: string;
+  readonly rootsDir: string;
+  readonly storageType?: "overlay" | "btrfs" | "copy";
+  /** The host environment (registry auth files). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Name LXC logs in run failures. */
+  readonly debug?: boolean;
+  readonly log: Logger;
+}
+
+/**
+ * The real stage implementations: lib/oci for the output layout, lib/transport for bases, lib/layer
+ * and lib/runtime for unpack, generate and the run. The storage backend comes from lib/storage.
+ */
+export async function openServices(opts: OpenServicesOptions): Promise<BuildServices> {
+  const storage = await openStoragePort(opts);
+  const output = await OciLayout.open(opts.ociDir, { create: true });
+  return {
+    output,
+    storage,
+    fetchBase: baseFetcher({ stackerDir: opts.stackerDir, env: opts.env ?? {} }),
+    ...realStages({ stackerDir: opts.stackerDir, debug: opts.debug, log: opts.log }),
+    withHostView: hostView,
+  };
+}
+
+/**
+ * The storage backend of the roots dir. Only the copy backend has landed: an explicit overlay or
+ * btrfs choice says so instead of silently using another one.
+ */
+async function openStoragePort(opts: OpenServicesOptions): Promise<StoragePort> {
+  if (opts.storageType !== undefined && opts.storageType !== "copy") {
+    throw new NotImplementedError(`--storage-type ${opts.storageType} (only "copy" has landed)`);
+  }
+  return await CopyStorage.open(opts.rootsDir, opts.log);
+}
+
+/**
+ * A plain host path of a snapshot's whole rootfs, for stacker:// imports and grab. A tree snapshot
+ * (btrfs, copy) is one; an overlay snapshot would need a mount that lib/storage does not offer yet.
+ */
+export async function hostView<T>(snapshot: SnapshotPort, fn: (rootfs: string) => Promise<T>): Promise<T> {
+  if (snapshot.diff.kind === "trees") return await fn(snapshot.diff.rootfs);
+  throw new NotImplementedError(
+    "reading files of an overlay snapshot from the host (stacker:// imports, grab)",
+  );
+}
+
+/** The output layout, from `oci/` (throws OciError `oci.not-layout` when there is none at `dir`). */
+export async function openLayout(dir: string, opts: { create?: boolean } = {}): Promise<LayoutPort> {
+  return await OciLayout.open(dir, opts);
+}

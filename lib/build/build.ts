@@ -1,0 +1,173 @@
+/**
+ * `build(opts)`: every layer of a stacker file (and its prerequisites) in dependency order, under
+ * the stacker-dir lock, with the build cache in front of each layer.
+ */
+import { BuildError } from "../util/errors.ts";
+import { silentLogger } from "../util/log.ts";
+import type { Logger } from "../util/log.ts";
+import { STACKER_VERSION } from "../util/version.ts";
+import { DEFAULT_ANNOTATIONS_NAMESPACE } from "./annotations.ts";
+import { BuildCache } from "./build_cache.ts";
+import { buildLayer, type LayerResult, type PlannedLayer } from "./build_layer.ts";
+import { lockDir } from "./lock.ts";
+import type { BuildServices } from "./services.ts";
+import { loadPlan, openServices } from "./_wiring.ts";
+
+export type StorageKind = "overlay" | "btrfs" | "copy";
+
+export interface BuildOptions {
+  /** Stacker files to build (paths or http(s) URLs); prerequisites are added. Default ["stacker.yaml"]. */
+  readonly stackerFiles?: readonly string[];
+  /** Output OCI layout (absolute). */
+  readonly ociDir: string;
+  readonly stackerDir: string;
+  readonly rootsDir: string;
+  /** Default: what the stacker dir recorded, else overlay. */
+  readonly storageType?: StorageKind;
+  /** `--substitute K=V`, in order. */
+  readonly substitute?: readonly string[];
+  readonly substituteFile?: string;
+  /** Rebuild every layer (downloaded bases and import caches are kept). */
+  readonly noCache?: boolean;
+  readonly requireHash?: boolean;
+  /** Command run interactively in the container when a run fails (`--shell-fail` = /bin/sh). */
+  readonly onRunFailure?: string;
+  /** Default "io.stackeroci". */
+  readonly annotationsNamespace?: string;
+  /** Output layer types; only "tar" is built today. */
+  readonly layerTypes?: readonly string[];
+  /** The host environment: SOURCE_DATE_EPOCH, build_env_passthrough and the author come from it. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Name LXC logs in run failures (`--debug`). */
+  readonly debug?: boolean;
+  readonly log?: Logger;
+  readonly signal?: AbortSignal;
+  /** Stage implementations; default: the real ones (for embedding programs and tests of seams). */
+  readonly services?: BuildServices;
+}
+
+export interface BuildResult {
+  /** One entry per layer, in build order. */
+  readonly layers: readonly LayerResult[];
+}
+
+/** SOURCE_DATE_EPOCH from `env`, validated: undefined when unset; BuildError when not an integer. */
+export function sourceDateEpochOf(env: Readonly<Record<string, string>>): number | undefined {
+  const raw = env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d+$/.test(raw)) {
+    throw new BuildError(`invalid SOURCE_DATE_EPOCH value "${raw}": not an integer number of seconds`, {
+      code: "build.bad-epoch",
+    });
+  }
+  return Number(raw);
+}
+
+/** The image author without an epoch: `<sudo user or user>@<host>`, as stacker writes it. */
+export function authorOf(env: Readonly<Record<string, string>>): string {
+  let host = "localhost";
+  try {
+    host = Deno.hostname();
+  } catch { /* no permission: keep the placeholder */ }
+  return `${env.SUDO_USER || env.USER || "root"}@${host}`;
+}
+
+/**
+ * Builds every layer of the given stacker files. Takes the stacker-dir lock first (fails fast with
+ * the holder's pid), so two builds never interleave. A failing layer stops the build; the tags and
+ * cache entries of layers built before stay, and the failing layer's previous outputs are untouched.
+ * Throws StackerfileError for parse errors (nothing is built), BuildError/RuntimeError/… for a layer.
+ */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const log = opts.log ?? silentLogger;
+  sourceDateEpochOf(opts.env ?? {});
+  for (const t of opts.layerTypes ?? ["tar"]) {
+    if (t !== "tar") {
+      throw new BuildError(`Cannot build layer type "${t}": only tar layers are built by stacker-ts yet`, {
+        code: "build.layer-type",
+      });
+    }
+  }
+  await using _lock = await lockDir(opts.stackerDir);
+  const plan: PlannedLayer[] = await loadPlan({
+    files: opts.stackerFiles ?? ["stacker.yaml"],
+    substitute: opts.substitute ?? [],
+    substituteFile: opts.substituteFile,
+    requireHash: opts.requireHash ?? false,
+    dirs: { ociDir: opts.ociDir, stackerDir: opts.stackerDir, rootsDir: opts.rootsDir },
+    log,
+  });
+  return await buildLayers(plan, opts, true);
+}
+
+/** Scratch dirs a killed build left in the stacker dir (we hold the lock: nobody else uses them). */
+async function removeLeftovers(stackerDir: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(stackerDir)) {
+      if (/^\.(empty|overlay)-/.test(e.name)) {
+        await Deno.remove(`${stackerDir}/${e.name}`, { recursive: true });
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
+/**
+ * Builds `plan` (layers already in dependency order, e.g. from `loadPlan`). Takes the stacker-dir
+ * lock unless the caller holds it (`locked`). Same failure contract as `build`.
+ */
+export async function buildLayers(
+  plan: readonly PlannedLayer[],
+  opts: BuildOptions,
+  locked = false,
+): Promise<BuildResult> {
+  const log = opts.log ?? silentLogger;
+  const env = opts.env ?? {};
+  const epoch = sourceDateEpochOf(env);
+  await using _lock = locked ? undefined : await lockDir(opts.stackerDir);
+  const services = opts.services ?? await openServices({
+    ociDir: opts.ociDir,
+    stackerDir: opts.stackerDir,
+    rootsDir: opts.rootsDir,
+    storageType: opts.storageType,
+    env,
+    debug: opts.debug,
+    log,
+  });
+  await removeLeftovers(opts.stackerDir);
+  let names: Set<string> | undefined;
+  const cache = await BuildCache.open(`${opts.stackerDir}/build.cache`, {
+    log,
+    isValid: async (e) => {
+      const m = e.manifests.tar;
+      if (!m || !(await services.output.hasBlob(m.digest))) return false;
+      names ??= new Set((await services.storage.list()).names);
+      return names.has(e.snapshot ?? e.name);
+    },
+  });
+  const results: LayerResult[] = [];
+  for (const planned of plan) {
+    opts.signal?.throwIfAborted();
+    results.push(
+      await buildLayer(planned, {
+        services,
+        cache,
+        stackerDir: opts.stackerDir,
+        hostEnv: env,
+        sourceDateEpoch: epoch,
+        author: epoch !== undefined ? "stacker" : authorOf(env),
+        annotationsNamespace: opts.annotationsNamespace ?? DEFAULT_ANNOTATIONS_NAMESPACE,
+        stackerVersion: STACKER_VERSION,
+        noCache: opts.noCache ?? false,
+        requireHash: opts.requireHash ?? false,
+        onRunFailure: opts.onRunFailure,
+        log,
+        signal: opts.signal,
+      }),
+    );
+  }
+  // Untagged build_only manifests are roots too: their children and the cache point at them.
+  await services.output.gc(cache.entries().flatMap((e) => Object.values(e.manifests)));
+  return { layers: results };
+}

@@ -1,0 +1,426 @@
+/**
+ * One layer of a build (spec §3.3 on the cache-miss path, §3.5 in front of it):
+ * imports → base → cache lookup → rootfs → overlay dirs → run → one new layer → config, manifest,
+ * tag → commit → cache entry. Every layer, build_only included, ends as a manifest in the output
+ * layout; a build_only one is simply not tagged, so its children start from it like from any image
+ * and its diff ships as its own layer in them (§1.12).
+ *
+ * Crash safety: outputs appear in dependency order — blobs, then the tag (atomic), then the storage
+ * commit, then the cache entry (atomic). A crash at any point leaves the previous tag and cache
+ * entry, or an entry whose outputs are all present; the next run rebuilds what it cannot trust.
+ */
+import { createHash } from "node:crypto";
+import { BuildError, StackerError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { type Descriptor, type Digest, type ImageConfig, type Manifest, MediaType } from "../oci/types.ts";
+import { buildAnnotations } from "./annotations.ts";
+import type { BuildCache, CacheEntry, CacheKey, ImportKey } from "./build_cache.ts";
+import { deriveImageConfig, hostArchitecture, hostOs, type NewLayer } from "./image_config.ts";
+import { acquireImports } from "./imports.ts";
+import type { BuildServices, SnapshotPort } from "./services.ts";
+import { treeHash } from "./tree_hash.ts";
+import { resolveInRoot } from "./_in_root.ts";
+import type { LayerDefinition, OverlayDirSpec } from "./types.ts";
+
+/** A layer as the plan hands it over: its definition, the file it came from and that file's text. */
+export interface PlannedLayer {
+  readonly def: LayerDefinition;
+  /** Absolute path (or URL) of its stacker file. */
+  readonly file: string;
+  /** The stacker file's text after substitution (the stacker_yaml annotation). */
+  readonly stackerYaml: string;
+  /** `git describe` of the file's work tree, if any. */
+  readonly gitVersion?: string;
+}
+
+export interface BuildLayerContext {
+  readonly services: BuildServices;
+  readonly cache: BuildCache;
+  readonly stackerDir: string;
+  readonly hostEnv: Readonly<Record<string, string>>;
+  readonly sourceDateEpoch?: number;
+  readonly author: string;
+  readonly annotationsNamespace: string;
+  readonly stackerVersion: string;
+  readonly noCache: boolean;
+  readonly requireHash: boolean;
+  readonly onRunFailure?: string;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export interface LayerResult {
+  readonly name: string;
+  readonly cached: boolean;
+  /** The layer's manifest in the output layout (untagged for build_only). */
+  readonly manifest: Descriptor;
+  /** Layers this build added to the base (0 when nothing changed). */
+  readonly newLayers: number;
+}
+
+/** Canonical JSON: object keys sorted, so the key does not depend on how the parser built the object. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(
+    v,
+    (_k, val) =>
+      val && typeof val === "object" && !Array.isArray(val)
+        ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : val,
+  );
+}
+
+function sha256Hex(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+/** sha256 of the run environment, sorted by name. */
+export function runEnvHash(env: Readonly<Record<string, string>>): string {
+  return "sha256:" + sha256Hex(canonicalJson(env));
+}
+
+/** The rootfs directory of a snapshot that host-side writes go to (upper dir or tree). */
+function writableDir(s: SnapshotPort): string {
+  return s.diff.kind === "overlay-upper" ? s.diff.upper : s.diff.rootfs;
+}
+
+async function copyTreeInto(src: string, dst: string): Promise<void> {
+  await Deno.mkdir(dst, { recursive: true });
+  const r = await new Deno.Command("cp", {
+    args: ["-a", "--reflink=auto", `${src}/.`, `${dst}/`],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    throw new BuildError(
+      `Cannot copy "${src}" into the rootfs: ${new TextDecoder().decode(r.stderr).trim()}`,
+      {
+        code: "build.overlay-copy",
+      },
+    );
+  }
+}
+
+/** The image a layer starts from in the output: its config, manifest and annotations. */
+interface StartImage {
+  readonly manifest?: Manifest;
+  readonly config?: ImageConfig;
+  /** Where the base's layer blobs live (the cache layout for docker/oci bases). */
+  readonly source?: BuildServices["output"];
+}
+
+/**
+ * Builds (or finds in the cache) one layer. Throws BuildError naming the layer; the stage error is
+ * its cause. On failure the previous tag and cache entry of the layer are left as they were.
+ */
+export async function buildLayer(planned: PlannedLayer, ctx: BuildLayerContext): Promise<LayerResult> {
+  const def = planned.def;
+  const log = ctx.log.with({ layer: def.name });
+  try {
+    return await buildLayerInner(planned, ctx, log);
+  } catch (err) {
+    if (err instanceof StackerError && err.context.layer !== undefined) throw err;
+    throw new BuildError(`Cannot build layer "${def.name}": ${(err as Error).message ?? err}`, {
+      code: err instanceof StackerError ? err.code : "build.failed",
+      context: { layer: def.name, file: planned.file },
+      cause: err,
+      exitCode: err instanceof StackerError ? err.exitCode : 1,
+    });
+  }
+}
+
+async function buildLayerInner(
+  planned: PlannedLayer,
+  ctx: BuildLayerContext,
+  log: Logger,
+): Promise<LayerResult> {
+  const { services: svc, cache } = ctx;
+  const def = planned.def;
+  const os = def.os ?? hostOs();
+  const arch = def.arch ?? hostArchitecture();
+  const readStackerPath = (layer: string, path: string, dest: string) =>
+    readFromLayer(svc, layer, path, dest);
+
+  // 1. Imports (their hashes are part of the key).
+  const imported = await acquireImports({
+    layer: def.name,
+    imports: def.imports ?? [],
+    importDir: `${ctx.stackerDir}/imports/${def.name}`,
+    stagingDir: `${ctx.stackerDir}/imports-copy/${def.name}`,
+    requireHash: ctx.requireHash,
+    readStackerPath,
+    log,
+    signal: ctx.signal,
+  });
+
+  // 2. Base.
+  const base = await svc.fetchBase(def.from, { os, arch, readStackerPath, log, signal: ctx.signal });
+  let start: StartImage = {};
+  let baseKey = "";
+  if (base.kind === "image") {
+    start = { manifest: base.manifest, config: base.config, source: base.layout };
+    baseKey = base.manifestDescriptor.digest;
+  } else if (base.kind === "tar") {
+    baseKey = base.digest;
+  } else if (base.kind === "built") {
+    const parent = cache.get(base.tag);
+    const parentManifest = parent?.manifests.tar;
+    if (!parent || !parentManifest) {
+      throw new BuildError(`Cannot build on "${base.tag}": it has not been built`, {
+        code: "build.missing-parent",
+        context: { layer: def.name, parent: base.tag },
+      });
+    }
+    const manifest = await svc.output.readJson<Manifest>(parentManifest);
+    start = { manifest, config: await svc.output.readJson<ImageConfig>(manifest.config), source: svc.output };
+    baseKey = parentManifest.digest;
+  }
+
+  // 3. Cache lookup.
+  const overlayDirs: OverlayDirSpec[] = [...(def.overlayDirs ?? [])];
+  const overlayKeys: Record<string, string> = {};
+  for (const o of overlayDirs) {
+    const st = await Deno.stat(o.source).catch(() => undefined);
+    if (!st?.isDirectory) {
+      throw new BuildError(`Cannot use overlay_dir "${o.source}": it is not a directory`, {
+        code: "build.overlay-dir-missing",
+        context: { layer: def.name, source: o.source },
+      });
+    }
+    overlayKeys[`${o.source} -> ${o.dest}`] = await treeHash(o.source);
+  }
+  const runEnv = svc.buildEnvironment(def, ctx.hostEnv);
+  const key: CacheKey = {
+    definition: canonicalJson(def),
+    base: baseKey,
+    sourceDateEpoch: ctx.sourceDateEpoch ?? null,
+    imports: imported.keys as Record<string, ImportKey>,
+    overlayDirs: overlayKeys,
+    runEnv: runEnvHash(runEnv),
+    layerTypes: ["tar"],
+    hasBinds: (def.binds ?? []).length > 0,
+  };
+  if (!ctx.noCache) {
+    const found = cache.lookup(def.name, key);
+    if (found.hit) {
+      const manifest = found.entry.manifests.tar;
+      const tagged = await svc.output.resolve(def.name);
+      if (!def.buildOnly && tagged?.digest !== manifest.digest) await svc.output.tag(def.name, manifest);
+      if (def.buildOnly && tagged) await svc.output.untag(def.name);
+      return { name: def.name, cached: true, manifest, newLayers: 0 };
+    }
+  }
+
+  // 4. Overlay dirs and dest imports: each its own layer, generated before the rootfs exists, then
+  // stacked under the run's writable layer so the run sees them and the own diff does not repeat them.
+  const newLayers: { desc: Descriptor; diffId: Digest; createdBy: string }[] = [];
+  const emptyBase = await Deno.makeTempDir({ dir: ctx.stackerDir, prefix: ".empty-" });
+  try {
+    for (const o of [...overlayDirs, ...imported.overlayDirs]) {
+      const staged = o.dest === "/" ? o.source : await stageAt(o, ctx.stackerDir);
+      try {
+        const gen = await svc.generateLayer(
+          { kind: "trees", base: emptyBase, rootfs: staged },
+          { sourceDateEpoch: ctx.sourceDateEpoch },
+        );
+        if (gen) {
+          newLayers.push({
+            ...(await storeGenerated(svc, gen)),
+            createdBy: `stacker overlay dir for ${def.name}`,
+          });
+        }
+      } finally {
+        if (staged !== o.source) await Deno.remove(staged, { recursive: true }).catch(() => {});
+      }
+    }
+  } finally {
+    await Deno.remove(emptyBase, { recursive: true }).catch(() => {});
+  }
+  const overlayCount = newLayers.length;
+
+  // 5. Rootfs: a chain of unpacked layers (base image or built parent, plus the overlay layers), a
+  // committed parent, or nothing (scratch, tar).
+  const overlayLayers = newLayers.map((l) => ({ desc: l.desc, diffId: l.diffId, source: svc.output }));
+  let snapshot: SnapshotPort;
+  if (
+    base.kind === "image" || (base.kind === "built" && overlayCount > 0) ||
+    (base.kind === "scratch" && overlayCount > 0)
+  ) {
+    const m = start.manifest;
+    const c = start.config;
+    const baseLayers = (m?.layers ?? []).map((desc, i) => ({
+      desc,
+      diffId: c!.rootfs.diff_ids[i],
+      source: start.source!,
+    }));
+    if (m && m.layers.length !== c?.rootfs.diff_ids.length) {
+      throw new BuildError(
+        `Cannot use the base of "${def.name}": ${m.layers.length} layers but ${c?.rootfs.diff_ids.length} diff_ids`,
+        { code: "build.bad-base", context: { layer: def.name } },
+      );
+    }
+    const stack = [...baseLayers, ...overlayLayers];
+    const chain = stack.map((l) => l.desc.digest);
+    await svc.storage.ensureLayers(
+      chain,
+      (dir, whiteouts, i) =>
+        svc.unpackLayer(() => stack[i].source.openBlob(stack[i].desc), dir, {
+          mediaType: stack[i].desc.mediaType,
+          digest: stack[i].desc.digest,
+          diffId: stack[i].diffId,
+          whiteouts,
+        }),
+    );
+    snapshot = await svc.storage.prepare(def.name, { chain });
+  } else if (base.kind === "built") {
+    snapshot = await svc.storage.prepare(def.name, { built: base.tag });
+  } else {
+    snapshot = await svc.storage.prepare(def.name, { scratch: true });
+    if (base.kind === "tar") {
+      await svc.unpackTar(base.path, writableDir(snapshot));
+      // A tar base has no layer of its own to stack under the overlay dirs: they are copied in, and
+      // the run's layer repeats them (stacker does the same for tar bases).
+      for (const o of [...overlayDirs, ...imported.overlayDirs]) {
+        await copyTreeInto(o.source, writableDir(snapshot) + (o.dest === "/" ? "" : o.dest));
+      }
+    }
+  }
+
+  // 6. Run.
+  if (def.run !== undefined && (typeof def.run === "string" ? def.run.trim() !== "" : def.run.length > 0)) {
+    await svc.runLayer({
+      layer: def,
+      file: planned.file,
+      snapshot,
+      importDir: `${ctx.stackerDir}/imports/${def.name}`,
+      binds: def.binds ?? [],
+      env: runEnv,
+      onRunFailure: ctx.onRunFailure,
+      log,
+      signal: ctx.signal,
+    });
+  }
+
+  // 7. Repack into one layer (none when nothing changed).
+  const own = await svc.generateLayer(snapshot.diff, { sourceDateEpoch: ctx.sourceDateEpoch });
+  if (own) newLayers.push({ ...(await storeGenerated(svc, own)), createdBy: `stacker build of ${def.name}` });
+  log.debug(`generated ${newLayers.length} new layers (${overlayCount} from overlay dirs)`);
+
+  // 8. Config, manifest, tag.
+  await svc.storage.commit(def.name);
+  let generatedLabels: Record<string, string> | undefined;
+  if (def.generateLabels !== undefined) {
+    await using tmp = await svc.storage.tempSnapshot(def.name);
+    generatedLabels = await svc.generateLabels(def, tmp, { log, signal: ctx.signal });
+  }
+  const nl: NewLayer[] = newLayers.map((l) => ({ diffId: l.diffId, createdBy: l.createdBy }));
+  const config = deriveImageConfig(start.config, def, {
+    newLayers: nl,
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    author: ctx.author,
+    generatedLabels,
+  });
+  const baseLayers = start.manifest?.layers ?? [];
+  if (start.source && start.source !== svc.output) await copyBlobs(start.source, svc.output, baseLayers);
+  const configDesc = await svc.output.putJson(config, MediaType.ociConfig);
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: configDesc.mediaType, digest: configDesc.digest, size: configDesc.size },
+    layers: [...baseLayers, ...newLayers.map((l) => l.desc)],
+    annotations: buildAnnotations({
+      base: start.manifest?.annotations,
+      layer: def.annotations,
+      namespace: ctx.annotationsNamespace,
+      stackerYaml: planned.stackerYaml,
+      stackerVersion: ctx.stackerVersion,
+      gitVersion: planned.gitVersion,
+    }),
+  };
+  const manifestDesc = await svc.output.putJson(manifest, MediaType.ociManifest);
+  const plainDesc: Descriptor = {
+    mediaType: manifestDesc.mediaType,
+    digest: manifestDesc.digest,
+    size: manifestDesc.size,
+  };
+  if (!def.buildOnly) await svc.output.tag(def.name, plainDesc);
+  else if (await svc.output.resolve(def.name)) await svc.output.untag(def.name); // it was not build_only before
+
+  // 9. Cache entry, last: it vouches for everything above.
+  const entry: CacheEntry = {
+    name: def.name,
+    key,
+    manifests: { tar: plainDesc },
+    buildOnly: def.buildOnly ?? false,
+    snapshot: def.name,
+  };
+  await cache.put(entry);
+  log.info(`filesystem ${def.name} built successfully`);
+  return { name: def.name, cached: false, manifest: plainDesc, newLayers: newLayers.length };
+}
+
+/** An overlay dir whose dest is not "/" staged as a tree rooted at "/". */
+async function stageAt(o: OverlayDirSpec, stackerDir: string): Promise<string> {
+  const root = await Deno.makeTempDir({ dir: stackerDir, prefix: ".overlay-" });
+  await copyTreeInto(o.source, root + o.dest.replace(/\/+$/, ""));
+  return root;
+}
+
+/** Pipes a generated layer into the output layout and checks the store saw the same bytes. */
+async function storeGenerated(
+  svc: BuildServices,
+  gen: {
+    stream: ReadableStream<Uint8Array>;
+    done: Promise<{ diffId: Digest; digest: Digest; size: number; mediaType: string }>;
+  },
+): Promise<{ desc: Descriptor; diffId: Digest }> {
+  const [stored, done] = await Promise.all([svc.output.putBlob(gen.stream), gen.done]);
+  if (stored.digest !== done.digest || stored.size !== done.size) {
+    throw new BuildError(
+      `Cannot store generated layer: stored ${stored.digest} (${stored.size} bytes), generated ${done.digest} (${done.size} bytes)`,
+      { code: "build.layer-mismatch", context: { digest: done.digest } },
+    );
+  }
+  return { desc: { mediaType: done.mediaType, digest: done.digest, size: done.size }, diffId: done.diffId };
+}
+
+/** Copies blobs the output layout lacks from `from` (the base cache), verified as they stream. */
+async function copyBlobs(
+  from: BuildServices["output"],
+  to: BuildServices["output"],
+  blobs: readonly Descriptor[],
+): Promise<void> {
+  for (const b of blobs) {
+    if (await to.hasBlob(b.digest)) continue;
+    await to.putBlob(await from.openBlob(b), { digest: b.digest, size: b.size });
+  }
+}
+
+/** Copies `path` out of the committed layer `layer` to the host path `dest` (stacker:// imports). */
+async function readFromLayer(svc: BuildServices, layer: string, path: string, dest: string): Promise<void> {
+  await using snap = await svc.storage.tempSnapshot(layer);
+  await svc.withHostView(snap, async (rootfs) => {
+    const src = await resolveInRoot(rootfs, path);
+    try {
+      await Deno.lstat(src);
+    } catch {
+      throw new BuildError(`Cannot import "stacker://${layer}${path}": no such file in layer "${layer}"`, {
+        code: "build.stacker-import-missing",
+        context: { layer, path },
+      });
+    }
+    const r = await new Deno.Command("cp", {
+      args: ["-a", "--reflink=auto", src, dest],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!r.success) {
+      throw new BuildError(
+        `Cannot copy "stacker://${layer}${path}": ${new TextDecoder().decode(r.stderr).trim()}`,
+        {
+          code: "build.stacker-import-copy",
+          context: { layer, path },
+        },
+      );
+    }
+  });
+}

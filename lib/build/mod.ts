@@ -1,0 +1,34 @@
+/**
+ * The build: parse → fetch → unpack → run → repack for every layer, with imports, the build cache,
+ * image config and annotations; plus inspect, grab and gc.
+ */
+export { authorOf, build, buildLayers, sourceDateEpochOf } from "./build.ts";
+export type { BuildOptions, BuildResult, StorageKind } from "./build.ts";
+export { buildLayer, canonicalJson, runEnvHash } from "./build_layer.ts";
+export type { BuildLayerContext, LayerResult, PlannedLayer } from "./build_layer.ts";
+export { BuildCache, CACHE_VERSION, compareKeys, keyDigest } from "./build_cache.ts";
+export type { CacheEntry, CacheKey, CacheLookup, ImportKey } from "./build_cache.ts";
+export {
+  createdTime,
+  DEFAULT_PATH,
+  deriveImageConfig,
+  hostArchitecture,
+  hostOs,
+  splitShellWords,
+} from "./image_config.ts";
+export type { DeriveConfigOptions, NewLayer } from "./image_config.ts";
+export { buildAnnotations, DEFAULT_ANNOTATIONS_NAMESPACE, gitVersion } from "./annotations.ts";
+export type { AnnotationOptions } from "./annotations.ts";
+export { acquireImports, importBasename, normalizeHash, placeImport } from "./imports.ts";
+export type { AcquiredImports, AcquireImportsOptions, StackerSourceReader } from "./imports.ts";
+export { lockDir, lockHolder } from "./lock.ts";
+export type { DirLock } from "./lock.ts";
+export { entryHash, fileDigest, pathHash, treeHash, treeManifest } from "./tree_hash.ts";
+export { formatInspect, humanSize, inspect, inspectImages, inspectJson } from "./inspect.ts";
+export type { InspectedImage } from "./inspect.ts";
+export { collectGarbage, grab, parseGrabSpec } from "./grab.ts";
+export type { GrabOptions } from "./grab.ts";
+export { definitionOf, loadPlan, openLayout, openServices } from "./_wiring.ts";
+export type { LoadPlanOptions, OpenServicesOptions } from "./_wiring.ts";
+export type * from "./services.ts";
+export type * from "./types.ts";

@@ -1,0 +1,62 @@
+/** `stacker build`: every layer of a stacker file (and its prerequisites), through lib/build. */
+import { build } from "../build/mod.ts";
+import { orderOnly } from "../stackerfile/mod.ts";
+import { BuildError } from "../util/errors.ts";
+import { BUILD_FLAGS, STACKER_FILE_FLAG } from "./_flags.ts";
+import type { CommandContext, CommandDef } from "./types.ts";
+
+/** `--shell-fail` and `--on-run-failure` as one value; both with different commands is an error. */
+export function onRunFailureOf(flags: CommandContext["flags"]): string | undefined {
+  const explicit = flags["on-run-failure"] as string | undefined;
+  if (flags["shell-fail"]) {
+    if (explicit && explicit !== "/bin/sh") {
+      throw new BuildError(`Cannot use --shell-fail with --on-run-failure="${explicit}"`, {
+        code: "build.conflicting-flags",
+      });
+    }
+    return "/bin/sh";
+  }
+  return explicit || undefined;
+}
+
+export const buildCommand: CommandDef = {
+  name: "build",
+  summary: "build the layers of a stacker file",
+  usage: "[-f stacker.yaml] [--substitute K=V]… [--layer-type tar] [--shell-fail] [--no-cache]",
+  flags: [STACKER_FILE_FLAG, ...BUILD_FLAGS],
+  async run(ctx) {
+    const f = ctx.flags;
+    const stackerFile = (f["stacker-file"] as string | undefined) ?? "stacker.yaml";
+    if (f["order-only"]) {
+      const lines = await orderOnly([stackerFile], {
+        substitute: (f.substitute as readonly string[] | undefined) ?? [],
+        substituteFile: f["substitute-file"] as string | undefined,
+        requireHash: Boolean(f["require-hash"]),
+        dirs: { ociDir: ctx.global.ociDir, stackerDir: ctx.global.stackerDir, rootsDir: ctx.global.rootsDir },
+        log: ctx.log,
+      });
+      for (const l of lines) ctx.print(l);
+      return 0;
+    }
+    const layerTypes = (f["layer-type"] as readonly string[] | undefined) ?? [];
+    await build({
+      stackerFiles: [stackerFile],
+      ociDir: ctx.global.ociDir,
+      stackerDir: ctx.global.stackerDir,
+      rootsDir: ctx.global.rootsDir,
+      storageType: ctx.global.storageType,
+      substitute: (f.substitute as readonly string[] | undefined) ?? [],
+      substituteFile: f["substitute-file"] as string | undefined,
+      noCache: Boolean(f["no-cache"]),
+      requireHash: Boolean(f["require-hash"]),
+      onRunFailure: onRunFailureOf(f),
+      annotationsNamespace: (f["annotations-namespace"] as string | undefined) ?? "io.stackeroci",
+      layerTypes: layerTypes.length > 0 ? layerTypes : ["tar"],
+      env: ctx.env,
+      debug: ctx.global.debug,
+      log: ctx.log,
+      signal: ctx.signal,
+    });
+    return 0;
+  },
+};

@@ -1,0 +1,24 @@
+/** `stacker gc`: remove blobs and roots that no tag or cache entry references. */
+import { BuildCache, collectGarbage, lockDir, openServices } from "../build/mod.ts";
+import type { CommandDef } from "./types.ts";
+
+export const gcCommand: CommandDef = {
+  name: "gc",
+  summary: "remove blobs and roots that no tag or cache entry references",
+  flags: [],
+  async run(ctx) {
+    await using _lock = await lockDir(ctx.global.stackerDir);
+    const services = await openServices({
+      ociDir: ctx.global.ociDir,
+      stackerDir: ctx.global.stackerDir,
+      rootsDir: ctx.global.rootsDir,
+      storageType: ctx.global.storageType,
+      env: ctx.env,
+      log: ctx.log,
+    });
+    const cache = await BuildCache.open(`${ctx.global.stackerDir}/build.cache`, { log: ctx.log });
+    const r = await collectGarbage(services, cache);
+    ctx.log.info(`gc: layout ${JSON.stringify(r.layout)}, storage removed ${r.storage.removed}`);
+    return 0;
+  },
+};

@@ -1,0 +1,29 @@
+/** `stacker grab LAYER:PATH [DEST]`: copy a file or directory out of a built layer. */
+import { grab, lockDir, openServices, parseGrabSpec } from "../build/mod.ts";
+import { BuildError } from "../util/errors.ts";
+import { STACKER_FILE_FLAG, SUBSTITUTE_FLAGS } from "./_flags.ts";
+import type { CommandDef } from "./types.ts";
+
+export const grabCommand: CommandDef = {
+  name: "grab",
+  summary: "copy a file or directory out of a built layer",
+  usage: "LAYER:PATH [DEST]",
+  flags: [STACKER_FILE_FLAG, ...SUBSTITUTE_FLAGS],
+  async run(ctx) {
+    if (ctx.args.length < 1 || ctx.args.length > 2) {
+      throw new BuildError("Cannot grab: expected LAYER:PATH [DEST]", { code: "build.bad-grab" });
+    }
+    const { layer, path } = parseGrabSpec(ctx.args[0]);
+    await using _lock = await lockDir(ctx.global.stackerDir);
+    const services = await openServices({
+      ociDir: ctx.global.ociDir,
+      stackerDir: ctx.global.stackerDir,
+      rootsDir: ctx.global.rootsDir,
+      storageType: ctx.global.storageType,
+      env: ctx.env,
+      log: ctx.log,
+    });
+    await grab({ services, layer, path, dest: ctx.args[1] ?? Deno.cwd() });
+    return 0;
+  },
+};

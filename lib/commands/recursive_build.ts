@@ -1,0 +1,72 @@
+/**
+ * `stacker recursive-build`: finds stacker files under `-d` (matching `-p`, no symlink following),
+ * loads them with their prerequisites and orders them. Building is the build stage's job: the lead
+ * passes a `build` function to `makeRecursiveBuildCommand`; without one, the order is printed and
+ * the command fails with NotImplementedError.
+ */
+import {
+  type BuildPlan,
+  DEFAULT_STACKER_FILE_PATTERN,
+  findStackerFiles,
+  loadStackerFiles,
+} from "../stackerfile/mod.ts";
+import { buildOrderLines } from "../stackerfile/mod.ts";
+import { NotImplementedError, StackerfileError } from "../util/errors.ts";
+import { BUILD_FLAGS, SEARCH_FLAGS } from "./_flags.ts";
+import type { CommandContext, CommandDef } from "./types.ts";
+
+/** Builds an ordered plan (lib/build). */
+export type BuildPlanFn = (plan: BuildPlan, ctx: CommandContext) => Promise<void>;
+
+/** The ordered plan of the stacker files `recursive-build` finds with the flags of `ctx`. */
+export async function recursivePlan(ctx: CommandContext): Promise<BuildPlan> {
+  const f = ctx.flags;
+  const dir = (f["search-dir"] as string | undefined) || ctx.global.workDir || Deno.cwd();
+  const pattern = (f["stacker-file-pattern"] as string | undefined) || DEFAULT_STACKER_FILE_PATTERN;
+  const files = await findStackerFiles(dir, pattern);
+  if (files.length === 0) {
+    throw new StackerfileError(`Cannot build: no stacker files under "${dir}" match "${pattern}"`, {
+      code: "stackerfile.none-found",
+      context: { file: dir, pattern },
+    });
+  }
+  return await loadStackerFiles(files, {
+    substitute: (f.substitute as readonly string[] | undefined) ?? [],
+    substituteFile: f["substitute-file"] as string | undefined,
+    requireHash: Boolean(f["require-hash"]),
+    dirs: {
+      rootsDir: ctx.global.rootsDir,
+      stackerDir: ctx.global.stackerDir,
+      ociDir: ctx.global.ociDir,
+      workDir: ctx.global.workDir,
+    },
+    log: ctx.log,
+  });
+}
+
+/** The command; `build` builds the plan (default: none yet, see the module doc). */
+export function makeRecursiveBuildCommand(build?: BuildPlanFn): CommandDef {
+  return {
+    name: "recursive-build",
+    summary: "find stacker files under a directory and build them in order",
+    usage: "[-d DIR] [-p PATTERN] [--order-only]",
+    flags: [...BUILD_FLAGS, ...SEARCH_FLAGS],
+    async run(ctx) {
+      const plan = await recursivePlan(ctx);
+      const lines = buildOrderLines(plan);
+      for (const l of lines) ctx.log.debug(l);
+      if (ctx.flags["order-only"]) {
+        for (const l of lines) ctx.print(l);
+        return 0;
+      }
+      if (!build) {
+        for (const l of lines) ctx.print(l);
+        throw new NotImplementedError("recursive-build (building the ordered files)");
+      }
+      await build(plan, ctx);
+      return 0;
+    },
+  };
+}
+
+export const recursiveBuildCommand: CommandDef = makeRecursiveBuildCommand();

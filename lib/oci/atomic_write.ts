@@ -1,0 +1,56 @@
+/**
+ * The one durability helper: every layout, index and cache file is written through here, so a
+ * kill -9 at any moment leaves either the old or the new content, never a truncated file.
+ */
+import { dirname } from "node:path";
+
+/** Opens `dir` and fsyncs it, so a rename into it survives a power loss. */
+export async function syncDir(dir: string): Promise<void> {
+  const f = await Deno.open(dir, { read: true });
+  try {
+    await f.sync();
+  } finally {
+    f.close();
+  }
+}
+
+function tempName(path: string): string {
+  return `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Replaces `path` atomically with `data`: a temp file in the same directory, fsync, rename over
+ * `path`, then fsync of the directory. A stream is written as it arrives (not buffered). On any
+ * failure the temp file is removed and `path` is unchanged. `mode` defaults to 0o644.
+ */
+export async function atomicWriteFile(
+  path: string,
+  data: Uint8Array | string | ReadableStream<Uint8Array>,
+  opts: { mode?: number } = {},
+): Promise<void> {
+  const tmp = tempName(path);
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: opts.mode ?? 0o644 });
+  let closed = false;
+  try {
+    if (data instanceof ReadableStream) {
+      for await (const chunk of data) await writeAll(file, chunk);
+    } else {
+      await writeAll(file, typeof data === "string" ? new TextEncoder().encode(data) : data);
+    }
+    await file.sync();
+    file.close();
+    closed = true;
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    if (!closed) file.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dirname(path));
+}
+
+/** Writes all of `data` to `file` (FsFile.write may write less than asked). */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) off += await file.write(data.subarray(off));
+}

@@ -1,0 +1,34 @@
+/**
+ * A build in its own process (for kill -9 tests): `deno run -A run_build.ts <json>` with
+ * `{dir, defs, env}`; builds with the host-tool services into `<dir>/{oci,stacker,roots}` and prints
+ * one JSON line with the results.
+ */
+import { buildLayers } from "../../../lib/build/build.ts";
+import type { LayerDefinition } from "../../../lib/build/types.ts";
+import { Logger } from "../../../lib/util/log.ts";
+import { toolServices } from "./tool_services.ts";
+
+const { dir, defs, env } = JSON.parse(Deno.args[0]) as {
+  dir: string;
+  defs: LayerDefinition[];
+  env: Record<string, string>;
+};
+const services = await toolServices({
+  ociDir: `${dir}/oci`,
+  rootsDir: `${dir}/roots`,
+  stackerDir: `${dir}/stacker`,
+});
+const result = await buildLayers(
+  defs.map((def) => ({ def, file: `${dir}/stacker.yaml`, stackerYaml: "x" })),
+  {
+    ociDir: `${dir}/oci`,
+    stackerDir: `${dir}/stacker`,
+    rootsDir: `${dir}/roots`,
+    env,
+    services,
+    log: new Logger({ level: "info" }),
+  },
+);
+Deno.stdout.writeSync(
+  new TextEncoder().encode(JSON.stringify(result.layers.map((l) => [l.name, l.cached])) + "\n"),
+);

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { resolveInRoot } from "../../lib/build/_in_root.ts";
+
+Deno.test("resolveInRoot() follows symlinks inside the root only", async (t) => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/etc`);
+    await Deno.mkdir(`${root}/usr/lib`, { recursive: true });
+    await Deno.symlink("/etc", `${root}/abs`);
+    await Deno.symlink("../../../../etc", `${root}/usr/rel`);
+    await Deno.symlink("usr/lib", `${root}/lib`);
+    await Deno.symlink("loop2", `${root}/loop1`);
+    await Deno.symlink("loop1", `${root}/loop2`);
+    await Deno.symlink("/etc/passwd", `${root}/last`);
+    const cases: [string, string][] = [
+      ["/abs/passwd", `${root}/etc/passwd`],
+      ["/usr/rel/shadow", `${root}/etc/shadow`],
+      ["../../etc/x", `${root}/etc/x`],
+      ["/lib/x", `${root}/usr/lib/x`],
+      ["/last", `${root}/last`],
+      ["/", root],
+      ["/missing/dir", `${root}/missing/dir`],
+    ];
+    for (const [path, want] of cases) {
+      await t.step(path, async () => assert.equal(await resolveInRoot(root, path), want));
+    }
+    await assert.rejects(() => resolveInRoot(root, "/loop1/x"), /too many symlinks/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

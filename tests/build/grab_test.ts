@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { BuildError } from "../../lib/util/errors.ts";
+import { silentLogger } from "../../lib/util/log.ts";
+import { BuildCache } from "../../lib/build/build_cache.ts";
+import { collectGarbage, grab, parseGrabSpec } from "../../lib/build/grab.ts";
+import { toolServices } from "./_helpers/tool_services.ts";
+
+Deno.test("parseGrabSpec() splits LAYER:PATH", () => {
+  assert.deepEqual(parseGrabSpec("app:/etc/x"), { layer: "app", path: "/etc/x" });
+  assert.deepEqual(parseGrabSpec("app:etc/x"), { layer: "app", path: "/etc/x" });
+  assert.throws(() => parseGrabSpec("app"), BuildError);
+  assert.throws(() => parseGrabSpec(":x"), BuildError);
+});
+
+Deno.test("grab() copies out of a committed layer without changing it; collectGarbage() keeps what the cache uses", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const services = await toolServices({
+      ociDir: `${dir}/oci`,
+      rootsDir: `${dir}/roots`,
+      stackerDir: `${dir}/stacker`,
+    });
+    const snap = await services.storage.prepare("L", { scratch: true });
+    const rootfs = snap.diff.kind === "trees" ? snap.diff.rootfs : "";
+    await Deno.mkdir(`${rootfs}/etc`);
+    await Deno.writeTextFile(`${rootfs}/etc/conf`, "c", { mode: 0o640 });
+    await Deno.chmod(`${rootfs}/etc/conf`, 0o640);
+    await services.storage.commit("L");
+    await Deno.mkdir(`${dir}/out`);
+    await grab({ services, layer: "L", path: "/etc/conf", dest: `${dir}/out` });
+    assert.equal(await Deno.readTextFile(`${dir}/out/conf`), "c");
+    assert.equal((await Deno.stat(`${dir}/out/conf`)).mode! & 0o777, 0o640);
+    await assert.rejects(
+      () => grab({ services, layer: "L", path: "/nope", dest: `${dir}/out` }),
+      /no such file/,
+    );
+    assert.deepEqual((await services.storage.list()).names, ["L"]);
+
+    const stray = await services.output.putJson({ stray: true }, "application/json");
+    const cache = await BuildCache.open(`${dir}/build.cache`, { log: silentLogger });
+    const result = await collectGarbage(services, cache);
+    assert.equal((result.layout as { removed: number }).removed, 1);
+    assert.equal(await services.output.hasBlob(stray.digest), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

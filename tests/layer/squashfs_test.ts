@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  type GeneratedLayer,
+  generateSquashfs,
+  squashfsSupportsZstd,
+  unpackLayer,
+} from "../../lib/layer/mod.ts";
+import { LayerError } from "../../lib/util/errors.ts";
+import { lgetxattr, lsetxattr, mknod, S_IFCHR } from "../../lib/ffi/libc.ts";
+import { snapshot, tempRoot } from "../_helpers/layer_root.ts";
+
+async function collect(g: GeneratedLayer) {
+  const bytes = new Uint8Array(await new Response(g.stream).arrayBuffer());
+  return { bytes, meta: await g.done };
+}
+
+async function makeUpper(upper: string): Promise<void> {
+  await Deno.mkdir(`${upper}/opq`, { recursive: true });
+  await Deno.writeTextFile(`${upper}/opq/kept`, "k");
+  lsetxattr(`${upper}/opq`, "user.overlay.opaque", new TextEncoder().encode("y"));
+  mknod(`${upper}/gone`, S_IFCHR, 0, 0, 0);
+  await Deno.writeTextFile(`${upper}/added`, "a");
+  await Deno.chmod(`${upper}/added`, 0o4755);
+}
+
+Deno.test("generateSquashfs() keeps overlay whiteouts, is reproducible, and unpackLayer() applies it", async () => {
+  await using r = await tempRoot();
+  const upper = `${r.dir}/upper`;
+  await makeUpper(upper);
+  const a = await collect((await generateSquashfs(upper, { sourceDateEpoch: 1700000000 }))!);
+  const b = await collect((await generateSquashfs(upper, { sourceDateEpoch: 1700000000 }))!);
+  assert.equal(a.meta.digest, `sha256:${createHash("sha256").update(a.bytes).digest("hex")}`);
+  assert.equal(a.meta.diffId, a.meta.digest);
+  assert.equal(a.meta.size, a.bytes.length);
+  assert.deepEqual(a.bytes, b.bytes);
+  const zstd = await squashfsSupportsZstd();
+  assert.equal(a.meta.mediaType, `application/vnd.stacker.image.layer.squashfs+${zstd ? "zstd" : "gzip"}`);
+  // squashfs magic "hsqs"
+  assert.deepEqual([...a.bytes.subarray(0, 4)], [0x68, 0x73, 0x71, 0x73]);
+
+  // overlay mode keeps the whiteout device and the opaque xattr
+  const over = `${r.dir}/over`;
+  await unpackLayer(() => ReadableStream.from([a.bytes]), over, {
+    mediaType: a.meta.mediaType,
+    whiteouts: "overlay",
+    diffId: a.meta.diffId,
+  });
+  const st = await Deno.lstat(`${over}/gone`);
+  assert.equal(st.isCharDevice, true);
+  assert.deepEqual(lgetxattr(`${over}/opq`, "user.overlay.opaque"), new TextEncoder().encode("y"));
+
+  // apply mode deletes what the whiteouts name
+  const lower = `${r.dir}/lower`;
+  await Deno.mkdir(`${lower}/opq`, { recursive: true });
+  await Deno.writeTextFile(`${lower}/opq/old`, "o");
+  await Deno.writeTextFile(`${lower}/gone`, "g");
+  await unpackLayer(() => ReadableStream.from([a.bytes]), lower, {
+    mediaType: a.meta.mediaType,
+    whiteouts: "apply",
+  });
+  const snap = await snapshot(lower);
+  assert.deepEqual(Object.keys(snap), ["added", "opq", "opq/kept"]);
+  assert.equal(snap["added"].mode, 0o4755);
+
+  await assert.rejects(
+    unpackLayer(() => ReadableStream.from([a.bytes]), `${r.dir}/x`, {
+      mediaType: a.meta.mediaType,
+      whiteouts: "apply",
+      diffId: `sha256:${"0".repeat(64)}`,
+    }),
+    (e: LayerError) => e.code === "layer.diffid-mismatch",
+  );
+});
+
+Deno.test("generateSquashfs() of an empty directory is undefined", async () => {
+  await using r = await tempRoot();
+  assert.equal(await generateSquashfs(r.rootfs), undefined);
+});
