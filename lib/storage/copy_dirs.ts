@@ -39,7 +39,8 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function run(argv: string[], what: string): Promise<void> {
-  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "piped" }).output();
+  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "piped" })
+    .output();
   if (!out.success) {
     throw new StorageError(`Cannot ${what}: ${new TextDecoder().decode(out.stderr).trim()}`, {
       code: "storage.command",
@@ -92,7 +93,9 @@ export class CopyStorage {
   }
 
   static async open(rootsDir: string, log: Logger): Promise<CopyStorage> {
-    for (const d of ["", "/chains", "/work", "/built", "/tmp"]) await Deno.mkdir(rootsDir + d, { recursive: true });
+    for (const d of ["", "/chains", "/work", "/built", "/tmp"]) {
+      await Deno.mkdir(rootsDir + d, { recursive: true });
+    }
     const s = new CopyStorage(rootsDir, log);
     await s.#locked(async () => {
       // Leftovers of killed runs: half-made chains and throw-away snapshots.
@@ -231,7 +234,9 @@ export class CopyStorage {
   async gc(keep: { chains: Digest[][]; names: string[] }): Promise<{ removed: number }> {
     return await this.#locked(async () => {
       const keepChains = new Set<string>();
-      for (const c of keep.chains) for (let i = 1; i <= c.length; i++) keepChains.add(chainKey(c.slice(0, i)));
+      for (const c of keep.chains) {
+        for (let i = 1; i <= c.length; i++) keepChains.add(chainKey(c.slice(0, i)));
+      }
       const keepNames = new Set(keep.names);
       let removed = 0;
       for await (const e of Deno.readDir(`${this.#root}/chains`)) {
