@@ -8,7 +8,7 @@ import type { PlannedLayer } from "./build_layer.ts";
 import type { BuildServices, LayoutPort, SnapshotPort, StoragePort } from "./services.ts";
 import { baseFetcher, realStages } from "./_stages.ts";
 import { OciLayout } from "../oci/mod.ts";
-import { CopyStorage } from "../storage/copy_dirs.ts";
+import { openStorage, OverlayStorage, removeTree, type Storage } from "../storage/mod.ts";
 import { isUrl, type LayerSpec, loadStackerFiles } from "../stackerfile/mod.ts";
 import { gitVersion } from "./annotations.ts";
 import type { LayerDefinition } from "./types.ts";
@@ -110,30 +110,40 @@ export async function openServices(opts: OpenServicesOptions): Promise<BuildServ
     storage,
     fetchBase: baseFetcher({ stackerDir: opts.stackerDir, env: opts.env ?? {} }),
     ...realStages({ stackerDir: opts.stackerDir, debug: opts.debug, log: opts.log }),
-    withHostView: hostView,
+    withHostView: (snapshot, fn) => hostView(storage, snapshot, fn),
   };
 }
 
-/**
- * The storage backend of the roots dir. Only the copy backend has landed: an explicit overlay or
- * btrfs choice says so instead of silently using another one.
- */
-async function openStoragePort(opts: OpenServicesOptions): Promise<StoragePort> {
-  if (opts.storageType !== undefined && opts.storageType !== "copy") {
-    throw new NotImplementedError(`--storage-type ${opts.storageType} (only "copy" has landed)`);
-  }
-  return await CopyStorage.open(opts.rootsDir, opts.log);
+/** The storage backend of the roots dir (lib/storage's `openStorage`: overlay by default, or copy). */
+async function openStoragePort(opts: OpenServicesOptions): Promise<Storage> {
+  return await openStorage({
+    rootsDir: opts.rootsDir,
+    stackerDir: opts.stackerDir,
+    type: opts.storageType,
+    log: opts.log,
+  });
 }
 
 /**
  * A plain host path of a snapshot's whole rootfs, for stacker:// imports and grab. A tree snapshot
- * (btrfs, copy) is one; an overlay snapshot would need a mount that lib/storage does not offer yet.
+ * (copy) is one; an overlay snapshot is copied out of a private read-only mount first.
  */
-export async function hostView<T>(snapshot: SnapshotPort, fn: (rootfs: string) => Promise<T>): Promise<T> {
+export async function hostView<T>(
+  storage: Storage,
+  snapshot: SnapshotPort,
+  fn: (rootfs: string) => Promise<T>,
+): Promise<T> {
   if (snapshot.diff.kind === "trees") return await fn(snapshot.diff.rootfs);
-  throw new NotImplementedError(
-    "reading files of an overlay snapshot from the host (stacker:// imports, grab)",
-  );
+  if (!(storage instanceof OverlayStorage)) {
+    throw new NotImplementedError("reading files of an overlay snapshot from a non-overlay backend");
+  }
+  const dir = await Deno.makeTempDir({ prefix: "stacker-view-" });
+  try {
+    await storage.materialize(snapshot, `${dir}/rootfs`);
+    return await fn(`${dir}/rootfs`);
+  } finally {
+    await removeTree(dir);
+  }
 }
 
 /** The output layout, from `oci/` (throws OciError `oci.not-layout` when there is none at `dir`). */

@@ -1,0 +1,10 @@
+/**
+ * Where root filesystems live between stages: `openStorage` picks a backend (overlay by default, or
+ * copy) and every backend offers the same operations: ensureLayers (each base layer unpacked once),
+ * prepare, commit, tempSnapshot, delete, list, gc, clean.
+ */
+export { openStorage, recordedStorageType } from "./open_storage.ts";
+export type { OpenStorageOptions, Storage, StorageType } from "./open_storage.ts";
+export { chainKey, copyTree, CopyStorage, removeTree } from "./copy_dirs.ts";
+export type { BaseRef, Snapshot, UnpackFn } from "./copy_dirs.ts";
+export { OverlayStorage } from "./overlay_dirs.ts";
