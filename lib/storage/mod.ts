@@ -5,6 +5,6 @@
  */
 export { openStorage, recordedStorageType } from "./open_storage.ts";
 export type { OpenStorageOptions, Storage, StorageType } from "./open_storage.ts";
-export { chainKey, copyTree, CopyStorage, removeTree } from "./copy_dirs.ts";
+export { chainKey, CopyStorage, copyTree, removeTree } from "./copy_dirs.ts";
 export type { BaseRef, Snapshot, UnpackFn } from "./copy_dirs.ts";
 export { OverlayStorage } from "./overlay_dirs.ts";

@@ -60,9 +60,12 @@ export class OverlayStorage {
 
   static async open(rootsDir: string, log: Logger): Promise<OverlayStorage> {
     if (rootsDir.includes(":") || rootsDir.includes(",")) {
-      throw new StorageError(`Cannot use roots dir "${rootsDir}" for overlay: it must not contain ":" or ","`, {
-        code: "storage.bad-roots-dir",
-      });
+      throw new StorageError(
+        `Cannot use roots dir "${rootsDir}" for overlay: it must not contain ":" or ","`,
+        {
+          code: "storage.bad-roots-dir",
+        },
+      );
     }
     for (const d of ["", "/layers", "/work", "/built", "/tmp"]) {
       await Deno.mkdir(rootsDir + d, { recursive: true });
@@ -236,7 +239,9 @@ export class OverlayStorage {
       // A kept built layer keeps every layer below it.
       for (const n of keepNames) {
         try {
-          const lowers = JSON.parse(await Deno.readTextFile(`${this.#root}/built/${n}/lowers.json`)) as string[];
+          const lowers = JSON.parse(
+            await Deno.readTextFile(`${this.#root}/built/${n}/lowers.json`),
+          ) as string[];
           for (const l of lowers) {
             const m = l.match(/\/layers\/([a-f0-9]+)\/overlay$/);
             if (m) keepLayers.add(m[1]);
