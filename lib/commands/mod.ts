@@ -11,6 +11,7 @@ import { buildCommand } from "./build.ts";
 import { inspectCommand } from "./inspect.ts";
 import { grabCommand } from "./grab.ts";
 import { gcCommand } from "./gc.ts";
+import { cleanCommand } from "./clean.ts";
 import type { CommandDef } from "./types.ts";
 
 const IMPLEMENTED: readonly CommandDef[] = [
@@ -18,6 +19,7 @@ const IMPLEMENTED: readonly CommandDef[] = [
   inspectCommand,
   grabCommand,
   gcCommand,
+  cleanCommand,
   chrootCommand,
   checkCommand,
   unprivSetupCommand,

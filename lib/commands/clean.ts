@@ -1,0 +1,41 @@
+/**
+ * `stacker clean`: removes what stacker made — the roots dir (through its storage backend, so
+ * every backend's state goes), the output layout and the stacker dir. Runs inside the user
+ * namespace when unprivileged, so files owned by subordinate ids can be removed too.
+ */
+import { openStorage, recordedStorageType, removeTree } from "../storage/mod.ts";
+import type { CommandDef } from "./types.ts";
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const cleanCommand: CommandDef = {
+  name: "clean",
+  summary: "remove the roots, OCI and stacker dirs",
+  flags: [{ name: "all", type: "boolean", help: "kept for compatibility; clean always removes everything" }],
+  async run(ctx) {
+    const g = ctx.global;
+    if (await exists(g.rootsDir)) {
+      const type = await recordedStorageType(g.stackerDir);
+      if (type) {
+        const storage = await openStorage({
+          rootsDir: g.rootsDir,
+          stackerDir: g.stackerDir,
+          type,
+          log: ctx.log,
+        });
+        await storage.clean();
+      }
+      await removeTree(g.rootsDir);
+    }
+    for (const dir of [g.ociDir, g.stackerDir]) await removeTree(dir);
+    ctx.log.debug("cleaned", { roots: g.rootsDir, oci: g.ociDir, stacker: g.stackerDir });
+    return 0;
+  },
+};
