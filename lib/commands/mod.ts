@@ -12,6 +12,8 @@ import { inspectCommand } from "./inspect.ts";
 import { grabCommand } from "./grab.ts";
 import { gcCommand } from "./gc.ts";
 import { cleanCommand } from "./clean.ts";
+import { publishCommand } from "./publish.ts";
+import { recursiveBuildCommand } from "./recursive_build.ts";
 import type { CommandDef } from "./types.ts";
 
 const IMPLEMENTED: readonly CommandDef[] = [
@@ -20,6 +22,8 @@ const IMPLEMENTED: readonly CommandDef[] = [
   grabCommand,
   gcCommand,
   cleanCommand,
+  publishCommand,
+  recursiveBuildCommand,
   chrootCommand,
   checkCommand,
   unprivSetupCommand,

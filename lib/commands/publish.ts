@@ -89,7 +89,8 @@ export const publishCommand: CommandDef = {
       showOnly: Boolean(f["show-only"]),
       force: Boolean(f.force),
       env: ctx.env,
-      progress: makeProgress({ bars: ctx.global.progress, log: ctx.log }),
+      // bars per blob on a terminal; otherwise transport logs one summary line per image
+      progress: ctx.global.progress ? makeProgress({ bars: true, log: ctx.log }) : undefined,
       log: ctx.log,
       signal: ctx.signal,
     });

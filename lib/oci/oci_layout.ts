@@ -125,7 +125,7 @@ export class OciLayout {
     const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
     let closed = false;
     try {
-      for await (const chunk of stream.pipeThrough(verify)) await writeAll(file, chunk);
+      await writeCoalesced(file, stream.pipeThrough(verify));
       const result = await verify.result;
       await file.sync();
       file.close();
@@ -355,6 +355,42 @@ export class OciLayout {
       await Deno.remove(join(this.dir, TMP_DIR), { recursive: true }).catch(() => {});
       return { removed, bytes };
     }, { what: `the index of "${this.dir}"` });
+  }
+}
+
+const WRITE_BATCH = 1 << 20;
+
+/**
+ * Writes `stream` to `file` in batches of about 1 MiB (network chunks are small, syscalls are not
+ * free), keeping one write in flight while the next batch is read and hashed.
+ */
+async function writeCoalesced(file: Deno.FsFile, stream: ReadableStream<Uint8Array>): Promise<void> {
+  let pending: Promise<void> = Promise.resolve();
+  let batch = new Uint8Array(WRITE_BATCH);
+  let fill = 0;
+  const flush = async (data: Uint8Array) => {
+    await pending;
+    pending = writeAll(file, data);
+    // a failed write must surface even if no later flush awaits it
+    pending.catch(() => {});
+  };
+  try {
+    for await (const chunk of stream) {
+      if (fill + chunk.byteLength > WRITE_BATCH && fill > 0) {
+        await flush(batch.subarray(0, fill));
+        batch = new Uint8Array(WRITE_BATCH);
+        fill = 0;
+      }
+      if (chunk.byteLength >= WRITE_BATCH) {
+        await flush(chunk);
+        continue;
+      }
+      batch.set(chunk, fill);
+      fill += chunk.byteLength;
+    }
+    if (fill > 0) await flush(batch.subarray(0, fill));
+  } finally {
+    await pending;
   }
 }
 

@@ -16,7 +16,8 @@ export type {
   StackerFile,
   Substitution,
 } from "./types.ts";
-export { isUrl, LAYER_KEYS, parseStackerFile, resolveIn, runScriptOf } from "./parse_stacker_file.ts";
+export { isUrl, parseStackerFile, resolveIn, runScriptOf } from "./parse_stacker_file.ts";
+export { LAYER_KEYS } from "./_schema.ts";
 export { positionOf, resolveSubstitutions, substitute } from "./substitute.ts";
 export type { ResolveSubstitutionsOptions } from "./substitute.ts";
 export {

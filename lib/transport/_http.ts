@@ -171,28 +171,40 @@ async function sendOnce(req: HttpRequest, s: HttpSettings): Promise<Response> {
   });
 }
 
-/** The response with a body that errors when no chunk arrives for `ms`. */
+/**
+ * The response with a body that errors when no chunk arrives for `ms`. One unref'd watchdog per
+ * body (not a timer per chunk: bodies arrive in thousands of chunks).
+ */
 function withIdleTimeout(res: Response, ms: number): Response {
   if (!res.body) return res;
   const reader = res.body.getReader();
+  let last = Date.now();
+  let timedOut = false;
+  const watchdog = setInterval(() => {
+    if (Date.now() - last <= ms) return;
+    timedOut = true;
+    clearInterval(watchdog);
+    reader.cancel(new Error(`no data for ${ms} ms`)).catch(() => {});
+  }, Math.max(10, Math.min(ms, 2000) / 4));
+  Deno.unrefTimer(watchdog);
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no data for ${ms} ms`)), ms);
-      });
       try {
-        const r = await Promise.race([reader.read(), idle]);
-        if (r.done) controller.close();
-        else controller.enqueue(r.value);
+        const r = await reader.read();
+        last = Date.now();
+        if (timedOut) throw new Error(`no data for ${ms} ms`);
+        if (r.done) {
+          clearInterval(watchdog);
+          controller.close();
+        } else controller.enqueue(r.value);
       } catch (err) {
+        clearInterval(watchdog);
         reader.cancel(err).catch(() => {});
         controller.error(err);
-      } finally {
-        clearTimeout(timer);
       }
     },
     cancel(reason) {
+      clearInterval(watchdog);
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });

@@ -74,7 +74,7 @@ Deno.test("recursive-build without a build function prints the order, then says 
   await using p = await project();
   const out: string[] = [];
   await assert.rejects(
-    () => recursiveBuildCommand.run(context(p.dir, { "search-dir": p.dir, substitute: ["T=1"] }, out)),
+    () => makeRecursiveBuildCommand().run(context(p.dir, { "search-dir": p.dir, substitute: ["T=1"] }, out)),
     NotImplementedError,
   );
   assert.equal(out.length, 2);
@@ -93,4 +93,37 @@ Deno.test("recursive-build fails clearly when nothing matches or a value is miss
     () => recursiveBuildCommand.run(context(p.dir, { "search-dir": p.dir, "order-only": true }, [])),
     (e: unknown) => e instanceof StackerfileError && /no value for substitution T/.test(e.message),
   );
+});
+
+Deno.test("recursive-build builds every stacker file it finds, prerequisites first", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recursive-build-e2e-" });
+  try {
+    await Deno.mkdir(`${dir}/a`);
+    await Deno.mkdir(`${dir}/b`);
+    await Deno.writeTextFile(
+      `${dir}/a/stacker.yaml`,
+      "first:\n  from:\n    type: scratch\n  imports:\n    - f.txt\n",
+    );
+    await Deno.writeTextFile(`${dir}/a/f.txt`, "f");
+    await Deno.writeTextFile(
+      `${dir}/b/stacker.yaml`,
+      "config:\n  prerequisites:\n    - ../a/stacker.yaml\nsecond:\n  from:\n    type: built\n    tag: first\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, "recursive-build", "-d", dir],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, err);
+    assert.ok(err.indexOf("filesystem first built") < err.indexOf("filesystem second built"), err);
+    const index = JSON.parse(await Deno.readTextFile(`${dir}/oci/index.json`));
+    const tags = index.manifests.map((m: { annotations: Record<string, string> }) =>
+      m.annotations["org.opencontainers.image.ref.name"]
+    );
+    assert.deepEqual(tags.sort(), ["first", "second"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -172,9 +172,17 @@ Deno.test("RegistryClient speaks TLS with a given CA; without it the connection 
   await assert.rejects(RegistryClient.connect({ registry: reg.host, ...FAST, retries: 1 }), RegistryError);
 });
 
-Deno.test("RegistryClient allows plain http off loopback only when insecure", async () => {
+/** A non-loopback IPv4 address of this machine, to serve http from somewhere that is not loopback. */
+const OFF_LOOPBACK = Deno.networkInterfaces().find((i) =>
+  i.family === "IPv4" && !i.address.startsWith("127.")
+)?.address;
+
+Deno.test({
+  name: "RegistryClient allows plain http off loopback only when insecure",
+  ignore: OFF_LOOPBACK === undefined,
+}, async () => {
   await using reg = await startRegistry();
-  await using proxy = startProxy(reg.url, "192.0.2.2");
+  await using proxy = startProxy(reg.url, OFF_LOOPBACK);
   await assert.rejects(
     RegistryClient.connect({ registry: proxy.host, ...FAST, retries: 0 }),
     isCode("registry.unreachable"),
@@ -345,4 +353,36 @@ Deno.test("push then pull is byte-identical; chunked uploads, HEAD skips and cro
   );
   assert.equal(await client.hasBlob("push/b", layer.digest), true);
   assert.equal(await client.pushBlob("push/b", layer, () => src.openBlob(layer)), "exists");
+});
+
+Deno.test("RegistryClient pulls Docker schema-2 images and keeps their manifest bytes", async () => {
+  await using reg = await startRegistry();
+  await using tmp = await tempDir();
+  const f = await multiLayerLayout();
+  const push = await new Deno.Command("skopeo", {
+    args: [
+      "copy",
+      "--quiet",
+      "--format",
+      "v2s2",
+      "--dest-tls-verify=false",
+      `oci:${f.dir}:${f.tag}`,
+      `docker://${reg.host}/d2:1`,
+    ],
+  }).output();
+  assert.equal(push.code, 0, new TextDecoder().decode(push.stderr));
+  using client = await RegistryClient.connect({ registry: reg.host });
+  const r = await pullInto(client, "d2", "1", `${tmp.path}/l`);
+  assert.equal(r.descriptor.mediaType, MediaType.dockerManifest);
+  assert.equal(r.manifest.config.mediaType, MediaType.dockerConfig);
+  const img = await r.layout.imageOf("pulled");
+  assert.equal(img.manifestDescriptor.digest, r.descriptor.digest);
+  assert.equal(img.config.rootfs.diff_ids.length, img.manifest.layers.length);
+  // the exact bytes are kept (so the digest still verifies); umoci lists the tag
+  assert.equal(
+    sha256Digest(await Deno.readFile(r.layout.blobPath(r.descriptor.digest))),
+    r.descriptor.digest,
+  );
+  const umoci = await new Deno.Command("umoci", { args: ["ls", "--layout", `${tmp.path}/l`] }).output();
+  assert.equal(new TextDecoder().decode(umoci.stdout).trim(), "pulled");
 });
