@@ -8,8 +8,8 @@ import type { PlannedLayer } from "./build_layer.ts";
 import type { BuildServices, LayoutPort, SnapshotPort, StoragePort } from "./services.ts";
 import { baseFetcher, realStages } from "./_stages.ts";
 import { OciLayout } from "../oci/mod.ts";
-import { openStorage, OverlayStorage, removeTree, type Storage } from "../storage/mod.ts";
 import { isUrl, type LayerSpec, loadStackerFiles } from "../stackerfile/mod.ts";
+import { openStorage } from "../storage/mod.ts";
 import { gitVersion } from "./annotations.ts";
 import type { LayerDefinition } from "./types.ts";
 
@@ -110,12 +110,12 @@ export async function openServices(opts: OpenServicesOptions): Promise<BuildServ
     storage,
     fetchBase: baseFetcher({ stackerDir: opts.stackerDir, env: opts.env ?? {} }),
     ...realStages({ stackerDir: opts.stackerDir, debug: opts.debug, log: opts.log }),
-    withHostView: (snapshot, fn) => hostView(storage, snapshot, fn),
+    withHostView: hostViewOf(storage, opts.stackerDir),
   };
 }
 
-/** The storage backend of the roots dir (lib/storage's `openStorage`: overlay by default, or copy). */
-async function openStoragePort(opts: OpenServicesOptions): Promise<Storage> {
+/** The storage backend of the roots dir (lib/storage's `openStorage`). */
+async function openStoragePort(opts: OpenServicesOptions): Promise<StoragePort & MaybeMaterialize> {
   return await openStorage({
     rootsDir: opts.rootsDir,
     stackerDir: opts.stackerDir,
@@ -124,27 +124,37 @@ async function openStoragePort(opts: OpenServicesOptions): Promise<Storage> {
   });
 }
 
+interface MaybeMaterialize {
+  /** Copies the merged view of an overlay snapshot into `dest` (overlay backend only). */
+  materialize?(snapshot: SnapshotPort, dest: string): Promise<void>;
+}
+
 /**
  * A plain host path of a snapshot's whole rootfs, for stacker:// imports and grab. A tree snapshot
- * (copy) is one; an overlay snapshot is copied out of a private read-only mount first.
+ * (copy) is one already; an overlay snapshot is materialised into a scratch copy under the stacker
+ * dir (storage mounts it in a private mount namespace), which is removed afterwards.
  */
-export async function hostView<T>(
-  storage: Storage,
-  snapshot: SnapshotPort,
-  fn: (rootfs: string) => Promise<T>,
-): Promise<T> {
-  if (snapshot.diff.kind === "trees") return await fn(snapshot.diff.rootfs);
-  if (!(storage instanceof OverlayStorage)) {
-    throw new NotImplementedError("reading files of an overlay snapshot from a non-overlay backend");
-  }
-  const dir = await Deno.makeTempDir({ prefix: "stacker-view-" });
-  try {
-    await storage.materialize(snapshot, `${dir}/rootfs`);
-    return await fn(`${dir}/rootfs`);
-  } finally {
-    await removeTree(dir);
-  }
+export function hostViewOf(storage: MaybeMaterialize, scratchDir: string): BuildServices["withHostView"] {
+  return async (snapshot, fn) => {
+    if (snapshot.diff.kind === "trees") return await fn(snapshot.diff.rootfs);
+    if (!storage.materialize) {
+      throw new NotImplementedError(
+        "reading files of an overlay snapshot from the host (stacker:// imports, grab)",
+      );
+    }
+    await Deno.mkdir(scratchDir, { recursive: true });
+    const dir = await Deno.makeTempDir({ dir: scratchDir, prefix: ".view-" });
+    try {
+      await storage.materialize(snapshot, `${dir}/rootfs`);
+      return await fn(`${dir}/rootfs`);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  };
 }
+
+/** `hostViewOf` for tree snapshots only (tests and backends without a merged view). */
+export const hostView: BuildServices["withHostView"] = hostViewOf({}, "/nonexistent");
 
 /** The output layout, from `oci/` (throws OciError `oci.not-layout` when there is none at `dir`). */
 export async function openLayout(dir: string, opts: { create?: boolean } = {}): Promise<LayoutPort> {

@@ -104,7 +104,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 async function removeLeftovers(stackerDir: string): Promise<void> {
   try {
     for await (const e of Deno.readDir(stackerDir)) {
-      if (/^\.(empty|overlay)-/.test(e.name)) {
+      if (/^\.(empty|overlay|view|labels)-/.test(e.name)) {
         await Deno.remove(`${stackerDir}/${e.name}`, { recursive: true });
       }
     }

@@ -144,11 +144,12 @@ export function deriveImageConfig(
   }
   const user = layer.runtimeUser ? layer.runtimeUser : from.User;
 
+  // null only where it clears an inherited value; otherwise the key is left out.
   const config: ContainerConfig = {
     ...from,
     Env: env,
-    Entrypoint: entrypoint,
-    Cmd: cmd,
+    Entrypoint: entrypoint === null && from.Entrypoint == null ? undefined : entrypoint,
+    Cmd: cmd === null && from.Cmd == null ? undefined : cmd,
     ...(Object.keys(volumes).length > 0 ? { Volumes: volumes } : { Volumes: undefined }),
     ...(Object.keys(labels).length > 0 ? { Labels: labels } : { Labels: undefined }),
     WorkingDir: workingDir,

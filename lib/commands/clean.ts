@@ -3,7 +3,13 @@
  * every backend's state goes), the output layout and the stacker dir. Runs inside the user
  * namespace when unprivileged, so files owned by subordinate ids can be removed too.
  */
-import { openStorage, recordedStorageType, removeTree } from "../storage/mod.ts";
+import {
+  isMountPoint,
+  openStorage,
+  recordedStorageType,
+  removeTree,
+  unmountBtrfsLoopback,
+} from "../storage/mod.ts";
 import type { CommandDef } from "./types.ts";
 
 async function exists(p: string): Promise<boolean> {
@@ -32,7 +38,16 @@ export const cleanCommand: CommandDef = {
         });
         await storage.clean();
       }
-      await removeTree(g.rootsDir);
+      if (!(await isMountPoint(g.rootsDir))) {
+        await removeTree(g.rootsDir);
+      } else if (Deno.uid() === 0 && await exists(`${g.stackerDir}/btrfs.loop`)) {
+        // The loopback btrfs of unpriv-setup: root unmounts it, and the file goes with the stacker dir.
+        await unmountBtrfsLoopback(g.rootsDir);
+        await removeTree(g.rootsDir);
+      } else {
+        // A mount the user cannot undo (e.g. the loopback btrfs): empty it and keep the mount point.
+        for await (const e of Deno.readDir(g.rootsDir)) await removeTree(`${g.rootsDir}/${e.name}`);
+      }
     }
     for (const dir of [g.ociDir, g.stackerDir]) await removeTree(dir);
     ctx.log.debug("cleaned", { roots: g.rootsDir, oci: g.ociDir, stacker: g.stackerDir });

@@ -39,6 +39,8 @@ const symbols = {
   fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
   // int close_range(unsigned int first, unsigned int last, int flags)
   close_range: { parameters: ["u32", "u32", "i32"], result: "i32" },
+  // int symlink(const char *target, const char *linkpath)
+  symlink: { parameters: ["buffer", "buffer"], result: "i32" },
   // int fsync(int fd)
   fsync: { parameters: ["i32"], result: "i32" },
   // int *__errno_location(void)
@@ -270,6 +272,17 @@ const CLOSE_RANGE_CLOEXEC = 4;
  */
 export function cloexecFrom(first: number): void {
   if (libc().close_range(first, 0xffffffff, CLOSE_RANGE_CLOEXEC) < 0) fail("mark fds close-on-exec");
+}
+
+/**
+ * symlink(2). Deno.symlink needs unscoped read and write permissions (a link's target is resolved
+ * only when traversed); the layer engine creates links through this call so that it runs under the
+ * narrow, path-scoped permission set.
+ */
+export function symlink(target: string, linkPath: string): void {
+  if (libc().symlink(cstr(target), cstr(linkPath)) < 0) {
+    fail(`create symlink "${linkPath}" -> "${target}"`, { path: linkPath, target });
+  }
 }
 
 /** fsync(2) on a raw fd (Deno's FsFile.sync covers files it opened itself). */

@@ -7,7 +7,7 @@ import { lchown, lutimes } from "node:fs/promises";
 import { LayerError, StackerError } from "../util/errors.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import { MediaType } from "../oci/types.ts";
-import { effectiveIds, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../ffi/libc.ts";
+import { effectiveIds, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO, symlink } from "../ffi/libc.ts";
 import { compressionOf, decompress, digester } from "./_compression.ts";
 import { type InRootPath, RootResolver, splitName } from "./_secure_join.ts";
 import { TarReader } from "./_tar_reader.ts";
@@ -95,7 +95,7 @@ class Session {
     this.uid = ids.uid;
     this.gid = ids.gid;
     this.rootless = rootless ?? ids.uid !== 0;
-    this.umask = Deno.umask();
+    this.umask = currentUmask();
   }
 
   /** Creates `rootfs` when missing; refuses a root that is not a real directory. */
@@ -164,6 +164,15 @@ function perm(mode: number): number {
  * `opts.diffId` at the end. Throws `LayerError` naming the layer digest and the entry. On any
  * error the rootfs is partly written and must be discarded by the caller.
  */
+/** The process umask, or "everything" (always chmod) where reading it is not permitted. */
+function currentUmask(): number {
+  try {
+    return Deno.umask();
+  } catch {
+    return 0o7777;
+  }
+}
+
 export async function unpackLayer(
   open: LayerOpener,
   rootfs: string,
@@ -420,7 +429,7 @@ class LayerApplier {
         await this.#bigFile(e, host, reader);
         break;
       case "symlink":
-        await Deno.symlink(e.linkname, host);
+        symlink(e.linkname, host);
         await this.#ownAndXattrs(e, host, true);
         await lutimes(host, e.mtime, e.mtime);
         return;

@@ -84,7 +84,8 @@ export class OciLayout {
         }
       }, { what: `the OCI layout "${dir}"` });
     }
-    await Deno.mkdir(join(dir, "blobs", "sha256"), { recursive: true });
+    // Only a layout we may write to gets its blob dir made: a source layout can be read-only.
+    if (opts.create) await Deno.mkdir(join(dir, "blobs", "sha256"), { recursive: true });
     await layout.readIndex(); // an unreadable index is an error now, not a surprise later
     return layout;
   }

@@ -16,6 +16,7 @@ import { StorageError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
+import { createSubvolume, destroySubvolume, isSubvolume, setReadonly, snapshot } from "../ffi/btrfs.ts";
 
 export interface Snapshot {
   readonly name: string;
@@ -65,6 +66,55 @@ export async function removeTree(path: string): Promise<void> {
   }
 }
 
+/**
+ * How a backend of plain trees makes, clones, freezes and removes a rootfs: directories and
+ * `cp -a --reflink=auto` for "copy", subvolumes and snapshots for "btrfs".
+ */
+export interface TreeOps {
+  readonly kind: "copy" | "btrfs";
+  empty(path: string): Promise<void>;
+  clone(src: string, dest: string): Promise<void>;
+  /** Makes a finished tree immutable where the backend can (read-only subvolume). */
+  freeze(path: string): Promise<void>;
+  /** Removes a path that may hold rootfs trees a few levels down. */
+  remove(path: string): Promise<void>;
+}
+
+export const copyOps: TreeOps = {
+  kind: "copy",
+  empty: (p) => Deno.mkdir(p),
+  clone: copyTree,
+  freeze: () => Promise.resolve(),
+  remove: removeTree,
+};
+
+/** Destroys the subvolumes found within `depth` levels of `path`, then removes what is left. */
+async function removeWithSubvolumes(path: string, depth = 3): Promise<void> {
+  if (isSubvolume(path)) return destroySubvolume(path);
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  if (st.isDirectory && depth > 0) {
+    for await (const e of Deno.readDir(path)) {
+      if (e.isDirectory) await removeWithSubvolumes(`${path}/${e.name}`, depth - 1);
+    }
+  }
+  await removeTree(path);
+}
+
+/** btrfs: a subvolume per chain, a writable snapshot per build, read-only once finished. */
+export const btrfsOps: TreeOps = {
+  kind: "btrfs",
+  empty: (p) => Promise.resolve(createSubvolume(p)),
+  clone: (src, dest) => Promise.resolve(snapshot(src, dest, { readonly: false })),
+  freeze: (p) => Promise.resolve(setReadonly(p, true)),
+  remove: (p) => removeWithSubvolumes(p),
+};
+
 const NAME_RE = /^[^/\0:]+$/;
 function checkName(name: string): void {
   if (!NAME_RE.test(name) || name === "." || name === "..") {
@@ -81,25 +131,28 @@ export function chainKey(chain: readonly Digest[]): string {
 }
 
 export class CopyStorage {
-  readonly kind = "copy" as const;
+  readonly kind: "copy" | "btrfs";
   readonly #root: string;
   readonly #log: Logger;
+  readonly #ops: TreeOps;
   /** How many layers this instance unpacked (for tests and the "unpack once" promise). */
   unpacked = 0;
 
-  private constructor(root: string, log: Logger) {
+  private constructor(root: string, log: Logger, ops: TreeOps) {
     this.#root = root;
     this.#log = log;
+    this.#ops = ops;
+    this.kind = ops.kind;
   }
 
-  static async open(rootsDir: string, log: Logger): Promise<CopyStorage> {
+  static async open(rootsDir: string, log: Logger, ops: TreeOps = copyOps): Promise<CopyStorage> {
     for (const d of ["", "/chains", "/work", "/built", "/tmp"]) {
       await Deno.mkdir(rootsDir + d, { recursive: true });
     }
-    const s = new CopyStorage(rootsDir, log);
+    const s = new CopyStorage(rootsDir, log, ops);
     await s.#locked(async () => {
       // Leftovers of killed runs: half-made chains and throw-away snapshots.
-      for await (const e of Deno.readDir(`${rootsDir}/tmp`)) await removeTree(`${rootsDir}/tmp/${e.name}`);
+      for await (const e of Deno.readDir(`${rootsDir}/tmp`)) await ops.remove(`${rootsDir}/tmp/${e.name}`);
     });
     return s;
   }
@@ -124,13 +177,14 @@ export class CopyStorage {
         if (await exists(dest)) continue;
         const tmp = await this.#tmpDir("chain-");
         try {
-          if (i === 0) await Deno.mkdir(`${tmp}/rootfs`);
-          else await copyTree(this.chainPath(chain.slice(0, i)), `${tmp}/rootfs`);
+          if (i === 0) await this.#ops.empty(`${tmp}/rootfs`);
+          else await this.#ops.clone(this.chainPath(chain.slice(0, i)), `${tmp}/rootfs`);
           await unpack(`${tmp}/rootfs`, "apply", i);
           this.unpacked++;
+          await this.#ops.freeze(`${tmp}/rootfs`);
           await Deno.rename(tmp, dest);
         } catch (e) {
-          await removeTree(tmp);
+          await this.#ops.remove(tmp);
           throw e;
         }
         this.#log.debug(`unpacked layer ${chain[i]} into chain ${chainKey(prefix).slice(0, 12)}`);
@@ -166,18 +220,27 @@ export class CopyStorage {
 
   async #emptyDir(): Promise<string> {
     const p = `${this.#root}/empty`;
-    await Deno.mkdir(p, { recursive: true });
+    try {
+      await this.#ops.empty(p);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists) && !(await exists(p))) throw e;
+    }
     return p;
+  }
+
+  /** A snapshot of a subvolume base; a plain empty dir (copy) is cloned as a fresh empty tree. */
+  async #cloneBase(base: string, dest: string): Promise<void> {
+    await this.#ops.clone(base, dest);
   }
 
   async prepare(name: string, base: BaseRef): Promise<Snapshot> {
     checkName(name);
     return await this.#locked(async () => {
       const work = `${this.#root}/work/${name}`;
-      await removeTree(work);
+      await this.#ops.remove(work);
       const basePath = await this.#basePath(base);
       const tmp = await this.#tmpDir("work-");
-      await copyTree(basePath, `${tmp}/rootfs`);
+      await this.#cloneBase(basePath, `${tmp}/rootfs`);
       await Deno.writeTextFile(`${tmp}/base`, basePath);
       await Deno.rename(tmp, work);
       return this.#snapshot(name, basePath, `${work}/rootfs`);
@@ -203,7 +266,8 @@ export class CopyStorage {
       const old = await this.#tmpDir("old-");
       if (await exists(built)) await Deno.rename(built, `${old}/x`);
       await Deno.rename(work, built);
-      await removeTree(old);
+      await this.#ops.freeze(`${built}/rootfs`);
+      await this.#ops.remove(old);
     });
   }
 
@@ -211,18 +275,18 @@ export class CopyStorage {
     checkName(name);
     const src = await this.#basePath({ built: name });
     const tmp = await this.#tmpDir(`snap-${name}-`);
-    await copyTree(src, `${tmp}/rootfs`);
+    await this.#ops.clone(src, `${tmp}/rootfs`);
     return {
       ...this.#snapshot(name, src, `${tmp}/rootfs`),
-      [Symbol.asyncDispose]: () => removeTree(tmp),
+      [Symbol.asyncDispose]: () => this.#ops.remove(tmp),
     };
   }
 
   async delete(name: string): Promise<void> {
     checkName(name);
     await this.#locked(async () => {
-      await removeTree(`${this.#root}/work/${name}`);
-      await removeTree(`${this.#root}/built/${name}`);
+      await this.#ops.remove(`${this.#root}/work/${name}`);
+      await this.#ops.remove(`${this.#root}/built/${name}`);
     });
   }
 
@@ -241,13 +305,13 @@ export class CopyStorage {
       let removed = 0;
       for await (const e of Deno.readDir(`${this.#root}/chains`)) {
         if (!keepChains.has(e.name)) {
-          await removeTree(`${this.#root}/chains/${e.name}`);
+          await this.#ops.remove(`${this.#root}/chains/${e.name}`);
           removed++;
         }
       }
       for await (const e of Deno.readDir(`${this.#root}/built`)) {
         if (!keepNames.has(e.name)) {
-          await removeTree(`${this.#root}/built/${e.name}`);
+          await this.#ops.remove(`${this.#root}/built/${e.name}`);
           removed++;
         }
       }
@@ -257,6 +321,6 @@ export class CopyStorage {
 
   /** Removes everything this backend made under the roots dir. */
   async clean(): Promise<void> {
-    for (const d of ["chains", "work", "built", "tmp", "empty"]) await removeTree(`${this.#root}/${d}`);
+    for (const d of ["chains", "work", "built", "tmp", "empty"]) await this.#ops.remove(`${this.#root}/${d}`);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Where root filesystems live between stages: `openStorage` picks a backend (overlay by default, or
- * copy) and every backend offers the same operations: ensureLayers (each base layer unpacked once),
+ * Where root filesystems live between stages: `openStorage` picks a backend (overlay by default, btrfs
+ * or copy) and every backend offers the same operations: ensureLayers (each base layer unpacked once),
  * prepare, commit, tempSnapshot, delete, list, gc, clean.
  */
 export { openStorage, recordedStorageType } from "./open_storage.ts";
@@ -8,3 +8,9 @@ export type { OpenStorageOptions, Storage, StorageType } from "./open_storage.ts
 export { chainKey, CopyStorage, copyTree, removeTree } from "./copy_dirs.ts";
 export type { BaseRef, Snapshot, UnpackFn } from "./copy_dirs.ts";
 export { OverlayStorage } from "./overlay_dirs.ts";
+export { btrfsOps, copyOps } from "./copy_dirs.ts";
+export type { TreeOps } from "./copy_dirs.ts";
+export { filesystemType, isMountPoint, setupBtrfsLoopback, unmountBtrfsLoopback } from "./btrfs_loopback.ts";
+export type { BtrfsLoopbackOptions } from "./btrfs_loopback.ts";
+export { storageRequirements } from "./requirements.ts";
+export type { BackendRequirement, StorageRequirements } from "./requirements.ts";

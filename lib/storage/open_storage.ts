@@ -6,7 +6,8 @@
 import { StorageError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { atomicWriteFile } from "../oci/mod.ts";
-import { CopyStorage } from "./copy_dirs.ts";
+import { btrfsOps, CopyStorage } from "./copy_dirs.ts";
+import { filesystemType } from "./btrfs_loopback.ts";
 import { OverlayStorage } from "./overlay_dirs.ts";
 
 export type StorageType = "overlay" | "btrfs" | "copy";
@@ -40,15 +41,20 @@ export async function openStorage(opts: OpenStorageOptions): Promise<Storage> {
   }
   const type = opts.type ?? recorded ?? "overlay";
   if (type === "btrfs") {
-    throw new StorageError('Cannot use storage type "btrfs": not implemented yet (use "overlay" or "copy")', {
-      code: "storage.not-implemented",
-      exitCode: 2,
-    });
+    await Deno.mkdir(opts.rootsDir, { recursive: true });
+    const fs = await filesystemType(opts.rootsDir);
+    if (fs !== "btrfs") {
+      throw new StorageError(
+        `Cannot use storage type "btrfs": roots dir "${opts.rootsDir}" is on "${fs}" (run "stacker unpriv-setup --storage-type btrfs" as root, or mount a btrfs there)`,
+        { code: "storage.not-btrfs", context: { rootsDir: opts.rootsDir, filesystem: fs } },
+      );
+    }
   }
   if (!recorded) {
     await Deno.mkdir(opts.stackerDir, { recursive: true });
     await atomicWriteFile(`${opts.stackerDir}/storage.type`, new TextEncoder().encode(type + "\n"));
   }
+  if (type === "btrfs") return await CopyStorage.open(opts.rootsDir, opts.log, btrfsOps);
   return type === "copy"
     ? await CopyStorage.open(opts.rootsDir, opts.log)
     : await OverlayStorage.open(opts.rootsDir, opts.log);

@@ -8,8 +8,9 @@
  * - write: the stacker, oci and roots dirs; the helper cache; TMPDIR.
  * - run: the helpers and host tools by name (`HOST_RUN`, those present on PATH), cached embedded
  *   helpers by path, and the Deno executable itself (the runtime re-executes us in the user namespace).
- * - ffi: libc and liblxc by absolute path (`resolveLibrary`). Deno checks the path handed to
- *   `dlopen`; once ffi is narrowed a bare soname is taken relative to the cwd and fails.
+ * - ffi: all. Deno 2.9 accepts `--allow-ffi=<lib paths>` for `dlopen`, but `UnsafePointerView`
+ *   (errno, liblxc's struct of function pointers) demands the unscoped permission; the libraries
+ *   (libc, liblxc, resolved by `resolveLibrary`) are readable so the seam can locate them.
  * - env: all. cli.ts reads `Deno.env.toObject()` once; narrowing needs a fixed list of names there.
  * - net: the registry hosts when the caller knows them, else all.
  * - sys: hostname (image annotations), uid, gid.
@@ -51,7 +52,7 @@ export interface PermissionSet {
   readonly read: readonly string[];
   readonly write: readonly string[];
   readonly run: readonly string[];
-  readonly ffi: readonly string[];
+  readonly ffi: true | readonly string[];
   readonly env: true | readonly string[];
   readonly net: true | readonly string[];
   readonly sys: readonly string[];
@@ -109,6 +110,22 @@ export function resolveLibrary(soname: string, dirs: readonly string[] = LIBRARY
   return undefined;
 }
 
+/** Absolute paths of the `names` found on `path`. */
+function pathsOnPath(names: readonly string[], path: string | undefined): string[] {
+  const dirs = (path ?? "").split(":").filter((d) => d.startsWith("/"));
+  const out: string[] = [];
+  for (const n of names) {
+    for (const d of dirs) {
+      try {
+        if (Deno.statSync(`${d}/${n}`).isFile) out.push(`${d}/${n}`);
+      } catch {
+        // not in this dir
+      }
+    }
+  }
+  return out;
+}
+
 /** Names of `HOST_RUN` found on `path` (Deno prints a note for every allow-run name it cannot resolve). */
 function presentOnPath(names: readonly string[], path: string | undefined): string[] {
   const dirs = (path ?? "").split(":").filter((d) => d.startsWith("/"));
@@ -158,7 +175,14 @@ export function permissionSetFor(inputs: PermissionInputs): PermissionSet {
     if (!p.startsWith("/")) throw new TypeError(`Cannot grant access to "${p}": the path is not absolute`);
   }
   const write = unique([...dirs, ...(cache ? [cache] : []), tmp]);
+  const ffi = FFI_LIBRARIES.map((so) => resolveLibrary(so, inputs.libraryDirs)).filter((p): p is string =>
+    p !== undefined
+  );
   const read = unique([
+    // The FFI seam locates its libraries by path before opening them; helpers are checked
+    // (busybox must be static) before they are used.
+    ...ffi,
+    ...pathsOnPath(HOST_RUN, env.PATH),
     ...write,
     ...files,
     ...files.map(dirOf),
@@ -166,9 +190,6 @@ export function permissionSetFor(inputs: PermissionInputs): PermissionSet {
     ...(inputs.embedded ?? []),
     ...HOST_READ,
   ]);
-  const ffi = FFI_LIBRARIES.map((so) => resolveLibrary(so, inputs.libraryDirs)).filter((p): p is string =>
-    p !== undefined
-  );
   return {
     read,
     write,
@@ -177,7 +198,7 @@ export function permissionSetFor(inputs: PermissionInputs): PermissionSet {
       ...(inputs.helpers ?? []),
       inputs.self ?? Deno.execPath(),
     ]),
-    ffi,
+    ffi: true,
     env: true,
     net: inputs.registries ? unique(inputs.registries) : true,
     sys: [...SYS_CALLS],

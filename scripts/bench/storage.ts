@@ -20,27 +20,26 @@ const bench: Benchmark = {
   async setup() {
     const dir = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "stacker-ts-bench-storage-" });
     const cases: BenchCase[] = [];
-    for (const type of ["overlay", "copy"]) {
+    const helper = [deno, "run", "-A", `${here}_storage_prepare.ts`];
+    for (const type of ["copy", "overlay"]) {
       const roots = `${dir}/${type}/roots`, sd = `${dir}/${type}/.stacker`;
-      const helper = [deno, "run", "-A", `${here}_storage_prepare.ts`];
       await sh([...helper, "unpack", type, roots, sd]);
       // ten images from one base: the disk they take
       for (let i = 0; i < 10; i++) await sh([...helper, "prepare", type, roots, sd, `img${i}`]);
       const du = (await sh(["du", "-sh", roots])).split("\t")[0];
       // deno-lint-ignore no-console
       console.error(`storage ${type}: ten images from one Debian base use ${du}`);
-      const tree = type === "copy"
-        ? (await Array.fromAsync(Deno.readDir(`${roots}/chains`))).map((e) =>
-          `${roots}/chains/${e.name}/rootfs`
-        )[0]
-        : undefined;
+    }
+    // The reference copies the same unpacked Debian tree a build would start from.
+    const chains = `${dir}/copy/roots/chains`;
+    const tree = `${chains}/${(await Array.fromAsync(Deno.readDir(chains)))[0].name}/rootfs`;
+    for (const type of ["copy", "overlay"]) {
+      const roots = `${dir}/${type}/roots`, sd = `${dir}/${type}/.stacker`;
       cases.push({
         label: `prepare (${type})`,
-        ours: {
-          argv: [...helper, "prepare", type, roots, sd, "bench"],
-        },
+        ours: { argv: [...helper, "prepare", type, roots, sd, "bench"] },
         reference: {
-          argv: ["cp", "-a", "--reflink=auto", tree ?? `${dir}/copy/roots`, `${dir}/ref-copy`],
+          argv: ["cp", "-a", "--reflink=auto", tree, `${dir}/ref-copy`],
           before: () => Deno.remove(`${dir}/ref-copy`, { recursive: true }).catch(() => {}),
         },
         referenceName: "cp -a --reflink=auto",

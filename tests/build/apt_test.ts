@@ -7,7 +7,7 @@ import { debianLayout } from "../../scripts/fixtures/mod.ts";
 import { memoryLogger } from "../../lib/util/log.ts";
 import type { ImageConfig, Manifest } from "../../lib/oci/types.ts";
 import { buildLayers } from "../../lib/build/build.ts";
-import { toolServices } from "./_helpers/tool_services.ts";
+import { countingServices } from "./_helpers/counting_services.ts";
 
 Deno.test({
   name: "a run step on the Debian base installs a package with apt-get",
@@ -16,7 +16,7 @@ Deno.test({
     const base = await debianLayout();
     const dir = await Deno.makeTempDir({ prefix: "apt-test-" });
     try {
-      const services = await toolServices({
+      const services = await countingServices({
         ociDir: `${dir}/oci`,
         rootsDir: `${dir}/roots`,
         stackerDir: `${dir}/stacker`,

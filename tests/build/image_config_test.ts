@@ -76,6 +76,13 @@ Deno.test("deriveImageConfig() inherits Cmd and Entrypoint unless the layer sets
     const c = deriveImageConfig(base, layer({ entrypoint: "/e", cmd: ["x"] }), one);
     assert.deepEqual([c.config?.Entrypoint, c.config?.Cmd], [["/e"], ["x"]]);
   });
+  await t.step("nothing to inherit or clear: the keys are left out", () => {
+    const c = deriveImageConfig(undefined, layer({ cmd: "x" }), one);
+    assert.deepEqual(c.config?.Cmd, ["x"]);
+    assert.equal("Entrypoint" in (c.config ?? {}), false);
+    const e = deriveImageConfig(undefined, layer({ entrypoint: "/e" }), one);
+    assert.equal("Cmd" in (e.config ?? {}), false);
+  });
   await t.step("full_command: Entrypoint set, Cmd cleared", () => {
     const c = deriveImageConfig(base, layer({ fullCommand: "/bin/sh -c 'x y'", cmd: "ignored" }), one);
     assert.deepEqual(c.config?.Entrypoint, ["/bin/sh", "-c", "x y"]);

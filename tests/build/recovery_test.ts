@@ -49,7 +49,7 @@ Deno.test({
       // Change "two" so it rebuilds, and kill the whole build while its run sleeps.
       const slow = [good[0], { ...good[1], run: "echo started > /started\nsleep 60\necho 3 > /two" }];
       const child = spawnBuild(dir, slow);
-      await waitFor(`${dir}/roots/names/two.work/rootfs/started`, 30_000);
+      await waitFor(`${dir}/roots/work/two/upper/started`, 30_000);
       Deno.kill(-child.pid, "SIGKILL");
       await child.output();
 

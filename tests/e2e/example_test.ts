@@ -48,11 +48,21 @@ async function listLayer(path: string): Promise<string[]> {
 Deno.test({
   name: "the example builds as root, inspects, and rebuilds from the cache",
   ignore: notReady !== undefined || !isRoot,
-  fn: async () => {
+  fn: async (t) => {
+    for (const storage of ["overlay", "copy"]) {
+      await t.step(storage, () => exampleAsRoot(storage));
+    }
+  },
+});
+
+async function exampleAsRoot(storage: string): Promise<void> {
+  {
     const base = await busyboxLayout();
     const work = await Deno.makeTempDir({ prefix: "e2e-example-" });
     try {
       const args = [
+        "--storage-type",
+        storage,
         "build",
         "-f",
         `${root}/examples/myapp/stacker.yaml`,
@@ -73,8 +83,8 @@ Deno.test({
     } finally {
       await Deno.remove(work, { recursive: true });
     }
-  },
-});
+  }
+}
 
 Deno.test({
   name: "the example builds as the unprivileged test user",

@@ -6,14 +6,14 @@
 import { buildLayers } from "../../../lib/build/build.ts";
 import type { LayerDefinition } from "../../../lib/build/types.ts";
 import { Logger } from "../../../lib/util/log.ts";
-import { toolServices } from "./tool_services.ts";
+import { countingServices } from "./counting_services.ts";
 
 const { dir, defs, env } = JSON.parse(Deno.args[0]) as {
   dir: string;
   defs: LayerDefinition[];
   env: Record<string, string>;
 };
-const services = await toolServices({
+const services = await countingServices({
   ociDir: `${dir}/oci`,
   rootsDir: `${dir}/roots`,
   stackerDir: `${dir}/stacker`,
