@@ -4,6 +4,7 @@
  * moves, its SIGPIPE inheritance and any crash in C stay out of the builder. The helper gets only
  * fds 0/1/2 (Deno spawns with close-on-exec everywhere else), and they become the command's.
  */
+import { lutimes } from "node:fs/promises";
 import { RuntimeError } from "../util/errors.ts";
 import { findHelper } from "../util/helpers.ts";
 import type { Logger } from "../util/log.ts";
@@ -103,6 +104,8 @@ export async function runInContainer(
   const work = await Deno.makeTempDir({ dir: spec.lxcPath, prefix: `.req-${spec.name}-` });
   const root = writableRoot(spec.lxcRootfs.path);
   const hadStacker = root ? await exists(`${root}/stacker`) : true;
+  // LXC makes the /stacker mount point in the rootfs; its removal must not leave "/" changed.
+  const rootTimes = root && !hadStacker ? await Deno.lstat(root).catch(() => undefined) : undefined;
   const placeholder = root ? await resolvPlaceholder(root) : undefined;
   try {
     const watch: WatchedProcess[] = [];
@@ -165,7 +168,12 @@ export async function runInContainer(
     };
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
-    if (root && !hadStacker) await removeEmptyDir(`${root}/stacker`);
+    if (root && !hadStacker) {
+      await removeEmptyDir(`${root}/stacker`);
+      if (rootTimes?.atime && rootTimes.mtime && !(await exists(`${root}/stacker`))) {
+        await lutimes(root, rootTimes.atime, rootTimes.mtime).catch(() => {});
+      }
+    }
     if (placeholder) await removePlaceholder(placeholder);
   }
 }
@@ -175,9 +183,13 @@ export async function runInContainer(
  * is a real directory there and has none; removed after the run (see `removePlaceholder`) so the
  * layer does not gain an empty file. Undefined when nothing was created.
  */
-async function resolvPlaceholder(root: string): Promise<{ path: string; ino: number | null } | undefined> {
+async function resolvPlaceholder(
+  root: string,
+): Promise<{ path: string; ino: number | null; etcTimes: [Date, Date] | undefined } | undefined> {
+  let etc: Deno.FileInfo;
   try {
-    if (!(await Deno.lstat(`${root}/etc`)).isDirectory) return undefined;
+    etc = await Deno.lstat(`${root}/etc`);
+    if (!etc.isDirectory) return undefined;
   } catch {
     return undefined;
   }
@@ -185,18 +197,27 @@ async function resolvPlaceholder(root: string): Promise<{ path: string; ino: num
   if (await exists(path)) return undefined;
   try {
     using f = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
-    return { path, ino: (await f.stat()).ino };
+    // Creating and removing the placeholder changes etc's times; they are put back so that the
+    // run's layer does not carry an /etc entry the build itself made.
+    const etcTimes: [Date, Date] | undefined = etc.atime && etc.mtime ? [etc.atime, etc.mtime] : undefined;
+    return { path, ino: (await f.stat()).ino, etcTimes };
   } catch {
     return undefined;
   }
 }
 
 /** Removes the placeholder only if it is still the same empty regular file under a real `etc`. */
-async function removePlaceholder(p: { path: string; ino: number | null }): Promise<void> {
+async function removePlaceholder(
+  p: { path: string; ino: number | null; etcTimes: [Date, Date] | undefined },
+): Promise<void> {
+  const etc = p.path.slice(0, p.path.lastIndexOf("/"));
   try {
-    if (!(await Deno.lstat(p.path.slice(0, p.path.lastIndexOf("/")))).isDirectory) return;
+    if (!(await Deno.lstat(etc)).isDirectory) return;
     const st = await Deno.lstat(p.path);
-    if (st.isFile && st.size === 0 && st.ino === p.ino) await Deno.remove(p.path);
+    if (st.isFile && st.size === 0 && st.ino === p.ino) {
+      await Deno.remove(p.path);
+      if (p.etcTimes) await lutimes(etc, p.etcTimes[0], p.etcTimes[1]);
+    }
   } catch { /* changed or gone: leave it */ }
 }
 
