@@ -17,7 +17,7 @@ const chain = img.manifest.layers.map((l) => l.digest as Digest);
 const storage = await openStorage({
   rootsDir,
   stackerDir,
-  type: type as "overlay" | "copy",
+  type: type as "overlay" | "copy" | "btrfs",
   log: silentLogger,
 });
 if (op === "unpack") {
