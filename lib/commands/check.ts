@@ -4,6 +4,8 @@
  * host, so it never re-executes into a user namespace.
  */
 import { runtimeRequirements } from "../runtime/mod.ts";
+import { recordedStorageType, storageRequirements } from "../storage/mod.ts";
+import { helperNames, helperStatus } from "../util/helpers.ts";
 import type { CommandDef } from "./types.ts";
 
 export const checkCommand: CommandDef = {
@@ -13,9 +15,26 @@ export const checkCommand: CommandDef = {
   noUserns: true,
   async run(ctx) {
     const reqs = await runtimeRequirements({ env: ctx.env, rootsDir: ctx.global.rootsDir, log: ctx.log });
-    // The storage backend's own checks (overlay with userxattr, whiteouts, btrfs) join here once
-    // lib/storage exports storageRequirements(rootsDir).
     for (const r of reqs) ctx.print(`${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}`);
-    return reqs.every((r) => r.ok) ? 0 : 1;
+    // Storage: only the backend this stacker dir uses (or would use) must work; the others are told.
+    const selected = ctx.global.storageType ?? await recordedStorageType(ctx.global.stackerDir) ?? "overlay";
+    const storage = await storageRequirements(ctx.global.rootsDir);
+    ctx.print(`ok   roots dir filesystem: ${storage.filesystem} (${storage.rootsDir})`);
+    let ok = reqs.every((r) => r.ok);
+    for (const b of storage.backends) {
+      const mark = b.type === selected ? (b.ok ? "ok  " : "FAIL") : (b.ok ? "--  " : "--  ");
+      if (b.type === selected && !b.ok) ok = false;
+      ctx.print(`${mark} storage ${b.type}${b.type === selected ? " (selected)" : ""}: ${b.detail}`);
+    }
+    // Helpers the compiled executable embeds: where each would come from.
+    for (const name of helperNames()) {
+      if (name === "busybox") continue; // a runtime requirement, reported above
+      const h = await helperStatus(name, { env: ctx.env, log: ctx.log });
+      const where = h.origin === "missing"
+        ? `missing (optional; Debian package "${h.package}")`
+        : `${h.path} (${h.origin})`;
+      ctx.print(`${h.origin === "missing" ? "--  " : "ok  "} helper ${name}: ${where}`);
+    }
+    return ok ? 0 : 1;
   },
 };

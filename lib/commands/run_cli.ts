@@ -97,7 +97,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const log = makeLogger(level, io, globals.logFile, Boolean(parsed.flags["log-timestamp"]));
     if (!cmd.noUserns && !globals.internalUserns) {
       // Outside the user namespace: inside it a root-owned build.cache would show as uid 65534.
-      await checkStackerDirOwner(globals.stackerDir, Deno.uid() ?? 0);
+      // Root may clean up after any user (a btrfs loopback only root can unmount, for one).
+      if (!(cmd.name === "clean" && Deno.uid() === 0)) {
+        await checkStackerDirOwner(globals.stackerDir, Deno.uid() ?? 0);
+      }
       if (needsUserns({ env: io.env, internalUserns: globals.internalUserns })) {
         return await reexecInUserns(argv, { env: io.env, log });
       }

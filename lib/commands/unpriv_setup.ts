@@ -3,7 +3,8 @@
  * roots dirs, so it can build without sudo. Never re-executes into a user namespace.
  */
 import { unprivSetup, userName } from "../runtime/mod.ts";
-import { NotImplementedError, StackerError } from "../util/errors.ts";
+import { StackerError } from "../util/errors.ts";
+import { setupBtrfsLoopback } from "../storage/mod.ts";
 import type { CommandDef } from "./types.ts";
 
 export const unprivSetupCommand: CommandDef = {
@@ -44,10 +45,6 @@ export const unprivSetupCommand: CommandDef = {
         code: "cli.usage",
       });
     }
-    if (ctx.global.storageType === "btrfs") {
-      // lib/storage's setupBtrfsLoopback is wired here once it lands.
-      throw new NotImplementedError('"unpriv-setup --storage-type btrfs"');
-    }
     await unprivSetup({
       username,
       uid,
@@ -57,6 +54,19 @@ export const unprivSetupCommand: CommandDef = {
       path: ctx.env.PATH,
       log: ctx.log,
     });
+    if (ctx.global.storageType === "btrfs") {
+      // As stacker once did: a sparse loopback btrfs mounted on the roots dir, handed to the user.
+      const { loopFile } = await setupBtrfsLoopback({
+        stackerDir: ctx.global.stackerDir,
+        rootsDir: ctx.global.rootsDir,
+        uid,
+        gid,
+      });
+      const typeFile = `${ctx.global.stackerDir}/storage.type`;
+      await Deno.writeTextFile(typeFile, "btrfs\n");
+      await Deno.chown(typeFile, uid, gid);
+      ctx.print(`btrfs loopback ${loopFile} mounted on ${ctx.global.rootsDir}`);
+    }
     ctx.print(`${username} (${uid}:${gid}) can now build in ${ctx.global.stackerDir} without sudo`);
     return 0;
   },
