@@ -4,6 +4,7 @@
  * unprivileged user is covered through the CLI in tests/e2e.
  */
 import assert from "node:assert/strict";
+import { loopBtrfs } from "../storage/_loop_btrfs.ts";
 import { busyboxLayout } from "../../scripts/fixtures/mod.ts";
 import { BuildError, StackerError } from "../../lib/util/errors.ts";
 import { memoryLogger, silentLogger } from "../../lib/util/log.ts";
@@ -38,8 +39,14 @@ interface Env extends AsyncDisposable {
   entries(digest: string): Promise<string[]>;
 }
 
-async function setup(storageType: "overlay" | "copy" = "overlay"): Promise<Env> {
+type Backend = "overlay" | "copy" | "btrfs";
+/** Every backend; btrfs on a loop-mounted btrfs the test makes and removes. */
+const BACKENDS: readonly Backend[] = ["overlay", "copy", "btrfs"];
+
+async function setup(storageType: Backend = "overlay"): Promise<Env> {
   const dir = await Deno.makeTempDir({ prefix: "build-test-" });
+  const btrfs = storageType === "btrfs" ? await loopBtrfs() : undefined;
+  const roots = btrfs ? `${btrfs.mnt}/roots` : `${dir}/roots`;
   const src = `${dir}/src`;
   await Deno.mkdir(src);
   const bb = await busyboxLayout();
@@ -51,7 +58,7 @@ async function setup(storageType: "overlay" | "copy" = "overlay"): Promise<Env> 
     async run(defs, env = {}) {
       const services = await countingServices({
         ociDir: out,
-        rootsDir: `${dir}/roots`,
+        rootsDir: roots,
         stackerDir: `${dir}/stacker`,
         storageType,
       });
@@ -64,7 +71,7 @@ async function setup(storageType: "overlay" | "copy" = "overlay"): Promise<Env> 
       const result = await buildLayers(plan, {
         ociDir: out,
         stackerDir: `${dir}/stacker`,
-        rootsDir: `${dir}/roots`,
+        rootsDir: roots,
         env,
         log,
         services,
@@ -85,7 +92,10 @@ async function setup(storageType: "overlay" | "copy" = "overlay"): Promise<Env> 
       }).output();
       return new TextDecoder().decode(r.stdout).split("\n").filter((l) => l);
     },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true });
+      await btrfs?.[Symbol.asyncDispose]();
+    },
   };
 }
 
@@ -121,13 +131,13 @@ Deno.test({
   name: "buildLayers() builds the example: one new layer, config, annotations, tags; then all from cache",
   ignore: !isRoot,
   fn: async (t) => {
-    for (const storageType of ["overlay", "copy"] as const) {
+    for (const storageType of BACKENDS) {
       await t.step(storageType, () => exampleOn(storageType));
     }
   },
 });
 
-async function exampleOn(storageType: "overlay" | "copy"): Promise<void> {
+async function exampleOn(storageType: Backend): Promise<void> {
   {
     await using e = await setup(storageType);
     await writeExampleSources(e);
@@ -274,8 +284,14 @@ Deno.test({
 Deno.test({
   name: "buildLayers() handles build_only chains, stacker:// imports, dest imports and overlay_dirs",
   ignore: !isRoot,
-  fn: async () => {
-    await using e = await setup();
+  fn: async (t) => {
+    for (const storageType of BACKENDS) await t.step(storageType, () => directivesOn(storageType));
+  },
+});
+
+async function directivesOn(storageType: Backend): Promise<void> {
+  {
+    await using e = await setup(storageType);
     await Deno.mkdir(`${e.src}/overlay/etc`, { recursive: true });
     await Deno.writeTextFile(`${e.src}/overlay/etc/overlaid`, "o");
     await Deno.writeTextFile(`${e.src}/file.txt`, "f");
@@ -336,8 +352,8 @@ Deno.test({
     );
     assert.equal((await e.image("empty")).manifest.layers.length, 7);
     assert.deepEqual((await e.image("scratchy")).manifest.layers.length, 1);
-  },
-});
+  }
+}
 
 Deno.test("sourceDateEpochOf() and authorOf() read the environment", () => {
   assert.equal(sourceDateEpochOf({}), undefined);

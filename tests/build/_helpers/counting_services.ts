@@ -19,7 +19,7 @@ export interface CountingServicesOptions {
   readonly rootsDir: string;
   readonly stackerDir: string;
   /** Default "overlay". */
-  readonly storageType?: "overlay" | "copy";
+  readonly storageType?: "overlay" | "copy" | "btrfs";
   readonly log?: Logger;
 }
 
