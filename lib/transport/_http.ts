@@ -5,6 +5,7 @@
  * idle timeouts, and bounded reads of small bodies.
  */
 import { readBounded } from "../oci/mod.ts";
+import { insecureFetch } from "./_insecure_fetch.ts";
 import { RegistryError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -24,6 +25,8 @@ export interface HttpSettings {
   readonly idleTimeoutMs: number;
   /** Allow following a redirect from https to http. */
   readonly allowHttp: boolean;
+  /** Skip TLS certificate verification (an `insecure: true` source only). */
+  readonly skipTlsVerify?: boolean;
   readonly log: Logger;
 }
 
@@ -127,14 +130,16 @@ async function sendOnce(req: HttpRequest, s: HttpSettings): Promise<Response> {
     let res: Response;
     try {
       const body = withBody && req.body ? await req.body() : null;
-      res = await fetch(url, {
-        method,
-        headers,
-        body: body as BodyInit | null,
-        redirect: "manual",
-        signal,
-        client: s.client,
-      });
+      res = s.skipTlsVerify && url.protocol === "https:"
+        ? await insecureFetch(url, { method, headers, body, signal })
+        : await fetch(url, {
+          method,
+          headers,
+          body: body as BodyInit | null,
+          redirect: "manual",
+          signal,
+          client: s.client,
+        });
     } finally {
       clearTimeout(timer);
     }

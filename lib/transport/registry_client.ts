@@ -116,6 +116,7 @@ export class RegistryClient implements Disposable {
       headerTimeoutMs: opts.headerTimeoutMs ?? 60_000,
       idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
       allowHttp: opts.insecure === true || isLoopback(opts.registry),
+      skipTlsVerify: opts.insecure === true,
       log: (opts.log ?? silentLogger).with({ registry: opts.registry }),
     };
   }
