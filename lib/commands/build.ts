@@ -1,5 +1,5 @@
 /** `stacker build`: every layer of a stacker file (and its prerequisites), through lib/build. */
-import { build } from "../build/mod.ts";
+import { build, type BuildOptions } from "../build/mod.ts";
 import { orderOnly } from "../stackerfile/mod.ts";
 import { BuildError } from "../util/errors.ts";
 import { BUILD_FLAGS, STACKER_FILE_FLAG } from "./_flags.ts";
@@ -17,6 +17,30 @@ export function onRunFailureOf(flags: CommandContext["flags"]): string | undefin
     return "/bin/sh";
   }
   return explicit || undefined;
+}
+
+/** The options `build` and `recursive-build` hand lib/build, from the command's flags. */
+export function buildOptionsOf(ctx: CommandContext, stackerFiles: readonly string[]): BuildOptions {
+  const f = ctx.flags;
+  const layerTypes = (f["layer-type"] as readonly string[] | undefined) ?? [];
+  return {
+    stackerFiles,
+    ociDir: ctx.global.ociDir,
+    stackerDir: ctx.global.stackerDir,
+    rootsDir: ctx.global.rootsDir,
+    storageType: ctx.global.storageType,
+    substitute: (f.substitute as readonly string[] | undefined) ?? [],
+    substituteFile: f["substitute-file"] as string | undefined,
+    noCache: Boolean(f["no-cache"]),
+    requireHash: Boolean(f["require-hash"]),
+    onRunFailure: onRunFailureOf(f),
+    annotationsNamespace: (f["annotations-namespace"] as string | undefined) ?? "io.stackeroci",
+    layerTypes: layerTypes.length > 0 ? layerTypes : ["tar"],
+    env: ctx.env,
+    debug: ctx.global.debug,
+    log: ctx.log,
+    signal: ctx.signal,
+  };
 }
 
 export const buildCommand: CommandDef = {
@@ -38,25 +62,7 @@ export const buildCommand: CommandDef = {
       for (const l of lines) ctx.print(l);
       return 0;
     }
-    const layerTypes = (f["layer-type"] as readonly string[] | undefined) ?? [];
-    await build({
-      stackerFiles: [stackerFile],
-      ociDir: ctx.global.ociDir,
-      stackerDir: ctx.global.stackerDir,
-      rootsDir: ctx.global.rootsDir,
-      storageType: ctx.global.storageType,
-      substitute: (f.substitute as readonly string[] | undefined) ?? [],
-      substituteFile: f["substitute-file"] as string | undefined,
-      noCache: Boolean(f["no-cache"]),
-      requireHash: Boolean(f["require-hash"]),
-      onRunFailure: onRunFailureOf(f),
-      annotationsNamespace: (f["annotations-namespace"] as string | undefined) ?? "io.stackeroci",
-      layerTypes: layerTypes.length > 0 ? layerTypes : ["tar"],
-      env: ctx.env,
-      debug: ctx.global.debug,
-      log: ctx.log,
-      signal: ctx.signal,
-    });
+    await build(buildOptionsOf(ctx, [stackerFile]));
     return 0;
   },
 };

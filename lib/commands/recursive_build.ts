@@ -14,7 +14,7 @@ import { buildOrderLines } from "../stackerfile/mod.ts";
 import { NotImplementedError, StackerfileError } from "../util/errors.ts";
 import { BUILD_FLAGS, SEARCH_FLAGS } from "./_flags.ts";
 import { build } from "../build/mod.ts";
-import { onRunFailureOf } from "./build.ts";
+import { buildOptionsOf } from "./build.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
 
 /** Builds an ordered plan (lib/build). */
@@ -73,26 +73,7 @@ export function makeRecursiveBuildCommand(build?: BuildPlanFn): CommandDef {
 
 /** Builds the files of an ordered plan with lib/build, with the flags `build` takes. */
 export const buildPlanFiles: BuildPlanFn = async (plan, ctx) => {
-  const f = ctx.flags;
-  const layerTypes = (f["layer-type"] as readonly string[] | undefined) ?? [];
-  await build({
-    stackerFiles: plan.files.map((file) => file.path),
-    ociDir: ctx.global.ociDir,
-    stackerDir: ctx.global.stackerDir,
-    rootsDir: ctx.global.rootsDir,
-    storageType: ctx.global.storageType,
-    substitute: (f.substitute as readonly string[] | undefined) ?? [],
-    substituteFile: f["substitute-file"] as string | undefined,
-    noCache: Boolean(f["no-cache"]),
-    requireHash: Boolean(f["require-hash"]),
-    onRunFailure: onRunFailureOf(f),
-    annotationsNamespace: (f["annotations-namespace"] as string | undefined) ?? "io.stackeroci",
-    layerTypes: layerTypes.length > 0 ? layerTypes : ["tar"],
-    env: ctx.env,
-    debug: ctx.global.debug,
-    log: ctx.log,
-    signal: ctx.signal,
-  });
+  await build(buildOptionsOf(ctx, plan.files.map((file) => file.path)));
 };
 
 export const recursiveBuildCommand: CommandDef = makeRecursiveBuildCommand(buildPlanFiles);
