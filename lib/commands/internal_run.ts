@@ -8,6 +8,16 @@ import type { HelperRequest } from "../runtime/mod.ts";
 import { StackerError } from "../util/errors.ts";
 import type { CommandDef } from "./types.ts";
 
+/** The helper's whole job: read the request file named by `args`, run it, return the exit status. */
+export async function runInternal(args: readonly string[]): Promise<number> {
+  const file = args[0];
+  if (!file || args.length !== 1) {
+    throw new StackerError("Cannot run internal-run: expected one request file", { code: "cli.usage" });
+  }
+  const req = JSON.parse(await Deno.readTextFile(file)) as HelperRequest;
+  return await runHelper(req);
+}
+
 export const internalRunCommand: CommandDef = {
   name: "internal-run",
   summary: "run one container (internal helper)",
@@ -15,12 +25,7 @@ export const internalRunCommand: CommandDef = {
   hidden: true,
   noUserns: true,
   flags: [],
-  async run(ctx) {
-    const file = ctx.args[0];
-    if (!file || ctx.args.length !== 1) {
-      throw new StackerError("Cannot run internal-run: expected one request file", { code: "cli.usage" });
-    }
-    const req = JSON.parse(await Deno.readTextFile(file)) as HelperRequest;
-    return await runHelper(req);
+  run(ctx) {
+    return runInternal(ctx.args);
   },
 };
