@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { StorageError } from "../util/errors.ts";
+import { checkName, exists, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
@@ -28,16 +29,6 @@ export interface Snapshot {
 
 export type UnpackFn = (dir: string, whiteouts: "overlay" | "apply", index: number) => Promise<void>;
 export type BaseRef = { chain: readonly Digest[] } | { built: string } | { scratch: true };
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 async function run(argv: string[], what: string): Promise<void> {
   const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "piped" })
@@ -114,16 +105,6 @@ export const btrfsOps: TreeOps = {
   freeze: (p) => Promise.resolve(setReadonly(p, true)),
   remove: (p) => removeWithSubvolumes(p),
 };
-
-const NAME_RE = /^[^/\0:]+$/;
-function checkName(name: string): void {
-  if (!NAME_RE.test(name) || name === "." || name === "..") {
-    throw new StorageError(`Cannot use layer name "${name}" in storage: it must be one path component`, {
-      code: "storage.bad-name",
-      context: { name },
-    });
-  }
-}
 
 /** The key of a chain prefix: one directory per distinct stack of layers. */
 export function chainKey(chain: readonly Digest[]): string {
@@ -254,18 +235,9 @@ export class CopyStorage {
   async commit(name: string): Promise<void> {
     checkName(name);
     await this.#locked(async () => {
-      const work = `${this.#root}/work/${name}`;
-      if (!(await exists(work))) {
-        throw new StorageError(`Cannot commit layer "${name}": it has no working rootfs`, {
-          code: "storage.nothing-to-commit",
-          context: { layer: name },
-        });
-      }
       const built = `${this.#root}/built/${name}`;
-      // Move the old one aside first so a crash leaves either the old or the new committed layer.
       const old = await this.#tmpDir("old-");
-      if (await exists(built)) await Deno.rename(built, `${old}/x`);
-      await Deno.rename(work, built);
+      await swapIntoPlace(name, `${this.#root}/work/${name}`, built, old);
       await this.#ops.freeze(`${built}/rootfs`);
       await this.#ops.remove(old);
     });

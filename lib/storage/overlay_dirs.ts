@@ -13,30 +13,11 @@
  *   tmp/…                        half-unpacked layers, throw-away snapshots (removed on open)
  */
 import { StorageError } from "../util/errors.ts";
+import { checkName, exists, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
 import { type BaseRef, removeTree, type Snapshot, type UnpackFn } from "./copy_dirs.ts";
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-const NAME_RE = /^[^/\0:,]+$/;
-function checkName(name: string): void {
-  if (!NAME_RE.test(name) || name === "." || name === "..") {
-    throw new StorageError(`Cannot use layer name "${name}" in storage: it must be one path component`, {
-      code: "storage.bad-name",
-      context: { name },
-    });
-  }
-}
 
 function hexOf(d: Digest): string {
   const hex = d.slice(d.indexOf(":") + 1);
@@ -120,7 +101,7 @@ export class OverlayStorage {
       return dirs;
     }
     if ("built" in base) {
-      checkName(base.built);
+      checkName(base.built, ":,");
       const dir = `${this.#root}/built/${base.built}`;
       if (!(await exists(`${dir}/lowers.json`))) {
         throw new StorageError(`Cannot start from layer "${base.built}": it has not been built`, {
@@ -152,7 +133,7 @@ export class OverlayStorage {
   }
 
   async prepare(name: string, base: BaseRef): Promise<Snapshot> {
-    checkName(name);
+    checkName(name, ":,");
     return await this.#locked(async () => {
       const work = `${this.#root}/work/${name}`;
       await removeTree(work);
@@ -165,25 +146,17 @@ export class OverlayStorage {
   }
 
   async commit(name: string): Promise<void> {
-    checkName(name);
+    checkName(name, ":,");
     await this.#locked(async () => {
-      const work = `${this.#root}/work/${name}`;
-      if (!(await exists(work))) {
-        throw new StorageError(`Cannot commit layer "${name}": it has no working rootfs`, {
-          code: "storage.nothing-to-commit",
-          context: { layer: name },
-        });
-      }
       const built = `${this.#root}/built/${name}`;
       const old = await Deno.makeTempDir({ dir: `${this.#root}/tmp`, prefix: "old-" });
-      if (await exists(built)) await Deno.rename(built, `${old}/x`);
-      await Deno.rename(work, built);
+      await swapIntoPlace(name, `${this.#root}/work/${name}`, built, old);
       await removeTree(old);
     });
   }
 
   async tempSnapshot(name: string): Promise<Snapshot & AsyncDisposable> {
-    checkName(name);
+    checkName(name, ":,");
     const lowers = await this.#lowers({ built: name });
     const tmp = await Deno.makeTempDir({ dir: `${this.#root}/tmp`, prefix: `snap-${name}-` });
     await this.#makeState(tmp, lowers);
@@ -220,7 +193,7 @@ export class OverlayStorage {
   }
 
   async delete(name: string): Promise<void> {
-    checkName(name);
+    checkName(name, ":,");
     await this.#locked(async () => {
       await removeTree(`${this.#root}/work/${name}`);
       await removeTree(`${this.#root}/built/${name}`);

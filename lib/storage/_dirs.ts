@@ -1,0 +1,52 @@
+/**
+ * What the directory-based backends share: existence checks, layer-name validation and the
+ * crash-safe swap of a working state into the committed place.
+ */
+import { StorageError } from "../util/errors.ts";
+
+/** Whether `p` exists (not following a final symlink); errors other than NotFound are thrown. */
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Refuses a layer name that is not one path component. `extraForbidden` adds characters a
+ * backend cannot carry (overlay: "," and ":" break the mount option string).
+ */
+export function checkName(name: string, extraForbidden = ":"): void {
+  const bad = name === "" || name === "." || name === ".." || /[/\0]/.test(name) ||
+    [...extraForbidden].some((c) => name.includes(c));
+  if (bad) {
+    throw new StorageError(`Cannot use layer name "${name}" in storage: it must be one path component`, {
+      code: "storage.bad-name",
+      context: { name },
+    });
+  }
+}
+
+/**
+ * Moves `work` to `built`, replacing an earlier committed state: the old one is moved aside into
+ * `asideDir` first, so a crash leaves either the old or the new committed layer, never neither.
+ * The caller removes `asideDir`.
+ */
+export async function swapIntoPlace(
+  name: string,
+  work: string,
+  built: string,
+  asideDir: string,
+): Promise<void> {
+  if (!(await exists(work))) {
+    throw new StorageError(`Cannot commit layer "${name}": it has no working rootfs`, {
+      code: "storage.nothing-to-commit",
+      context: { layer: name },
+    });
+  }
+  if (await exists(built)) await Deno.rename(built, `${asideDir}/x`);
+  await Deno.rename(work, built);
+}
