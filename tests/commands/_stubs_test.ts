@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { STUB_COMMANDS } from "../../lib/commands/_stubs.ts";
 import { COMMANDS } from "../../lib/commands/mod.ts";
 import { NotImplementedError } from "../../lib/util/errors.ts";
-import { memoryLogger } from "../../lib/util/log.ts";
+import { runtimeCtx } from "./_runtime_ctx.ts";
 
 Deno.test("every command of the CLI contract exists (as a stub until it lands)", () => {
   const names = new Set(COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]));
@@ -29,25 +29,7 @@ Deno.test("a command that has not landed fails with NotImplementedError (exit 2)
   for (const stub of STUB_COMMANDS) {
     if (!landed.has(stub)) continue; // replaced by a real implementation
     await assert.rejects(
-      () =>
-        stub.run({
-          global: {
-            stackerDir: "/s",
-            ociDir: "/o",
-            rootsDir: "/r",
-            debug: false,
-            quiet: false,
-            progress: false,
-            internalUserns: false,
-          },
-          flags: {},
-          args: [],
-          log: memoryLogger().log,
-          signal: new AbortController().signal,
-          env: {},
-          argv: [],
-          print: () => {},
-        }),
+      () => stub.run(runtimeCtx({ dir: "/nonexistent" })),
       (e) => e instanceof NotImplementedError && e.exitCode === 2,
     );
   }

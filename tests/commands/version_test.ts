@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
 import { versionCommand } from "../../lib/commands/version.ts";
-import { memoryLogger } from "../../lib/util/log.ts";
 import { STACKER_VERSION } from "../../lib/util/version.ts";
+import { runtimeCtx } from "./_runtime_ctx.ts";
 
 Deno.test("version prints one line naming the version", async () => {
-  const lines: string[] = [];
-  const code = await versionCommand.run({
-    global: {
-      stackerDir: "/s",
-      ociDir: "/o",
-      rootsDir: "/r",
-      debug: false,
-      quiet: false,
-      progress: false,
-      internalUserns: false,
-    },
-    flags: {},
-    args: [],
-    log: memoryLogger().log,
-    signal: new AbortController().signal,
-    env: {},
-    argv: ["version"],
-    print: (l) => lines.push(l),
-  });
+  const ctx = runtimeCtx({ dir: "/nonexistent", args: [] });
+  const code = await versionCommand.run(ctx);
   assert.equal(code, 0);
-  assert.deepEqual(lines, [`stacker ${STACKER_VERSION} (stacker-ts)`]);
+  assert.deepEqual(ctx.lines, [`stacker ${STACKER_VERSION} (stacker-ts)`]);
 });
