@@ -3,7 +3,7 @@
  * `oci:<dir>` (spec §2.2). The layers come from the stacker files (`-f`, or every file under `-d`
  * matching `-p`); the copying is `transport.publish`.
  */
-import { resolve } from "node:path";
+import { resolve } from "../util/path.ts";
 import { loadPlan } from "../build/mod.ts";
 import { OciLayout } from "../oci/mod.ts";
 import { publish } from "../transport/mod.ts";

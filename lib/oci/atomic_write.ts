@@ -2,7 +2,7 @@
  * The one durability helper: every layout, index and cache file is written through here, so a
  * kill -9 at any moment leaves either the old or the new content, never a truncated file.
  */
-import { dirname } from "node:path";
+import { dirname } from "../util/path.ts";
 
 /** Opens `dir` and fsyncs it, so a rename into it survives a power loss. */
 export async function syncDir(dir: string): Promise<void> {

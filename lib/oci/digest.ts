@@ -2,8 +2,8 @@
  * Digests: parsing (before any path is built from one) and a hashing stream that verifies size and
  * digest at EOF, so a blob is checked while it flows and never held whole in memory.
  */
-import { createHash } from "node:crypto";
 import { OciError } from "../util/errors.ts";
+import { sha256Hex } from "./sha256.ts";
 import type { Digest } from "./types.ts";
 
 const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
@@ -25,7 +25,56 @@ export function parseDigest(value: unknown, what = "digest"): Digest {
 
 /** The `sha256:<hex>` digest of `data`. */
 export function sha256Digest(data: Uint8Array | string): Digest {
-  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+  return `sha256:${sha256Hex(data)}`;
+}
+
+/** Blobs up to this size are hashed in one WebCrypto call at EOF; larger ones stream natively. */
+const INLINE_HASH_LIMIT = 1 << 20;
+
+type NativeHash = { update(data: Uint8Array): unknown; digest(enc: "hex"): string };
+
+/**
+ * A streaming hash that does not load `node:crypto` for small blobs: their bytes (at most
+ * INLINE_HASH_LIMIT, copied) are hashed with WebCrypto at EOF. The first byte past the limit loads
+ * node:crypto (its import starts Deno's Node layer, ~17 ms, worth it only for large blobs) and
+ * hands it what was held, so memory stays bounded and large blobs keep native streaming speed.
+ */
+class LazyHash {
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #native?: NativeHash;
+  constructor(readonly alg: "sha256" | "sha512") {}
+
+  /** Adds `chunk`; returns a promise only when the native hash has to be loaded. */
+  update(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.#native) {
+      this.#native.update(chunk);
+      return undefined;
+    }
+    this.#held.push(chunk.slice());
+    this.#heldBytes += chunk.byteLength;
+    if (this.#heldBytes <= INLINE_HASH_LIMIT) return undefined;
+    return (async () => {
+      const { createHash } = await import("node:crypto");
+      const native = createHash(this.alg);
+      for (const part of this.#held) native.update(part);
+      this.#held = [];
+      this.#native = native;
+    })();
+  }
+
+  async hex(): Promise<string> {
+    if (this.#native) return this.#native.digest("hex");
+    const all = new Uint8Array(this.#heldBytes);
+    let off = 0;
+    for (const part of this.#held) {
+      all.set(part, off);
+      off += part.byteLength;
+    }
+    this.#held = [];
+    const sum = await crypto.subtle.digest(this.alg === "sha256" ? "SHA-256" : "SHA-512", all);
+    return Array.from(new Uint8Array(sum), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
 }
 
 /** What a hashing stream saw once it reached EOF. */
@@ -54,7 +103,7 @@ export class DigestStream extends TransformStream<Uint8Array, Uint8Array> {
   readonly result: Promise<DigestResult>;
   constructor(opts: DigestStreamOptions = {}) {
     const alg = opts.digest?.startsWith("sha512:") ? "sha512" : "sha256";
-    const hash = createHash(alg);
+    const hash = new LazyHash(alg);
     let size = 0;
     let resolve!: (r: DigestResult) => void;
     let reject!: (e: unknown) => void;
@@ -78,11 +127,15 @@ export class DigestStream extends TransformStream<Uint8Array, Uint8Array> {
           reject(err);
           throw err;
         }
-        hash.update(chunk);
-        controller.enqueue(chunk);
+        const loading = hash.update(chunk);
+        if (!loading) {
+          controller.enqueue(chunk);
+          return;
+        }
+        return loading.then(() => controller.enqueue(chunk));
       },
-      flush() {
-        const digest = `${alg}:${hash.digest("hex")}` as Digest;
+      async flush() {
+        const digest = `${alg}:${await hash.hex()}` as Digest;
         let err: OciError | undefined;
         if (opts.size !== undefined && size !== opts.size) {
           err = new OciError(`Cannot verify "${what}": got ${size} bytes, expected ${opts.size}`, {

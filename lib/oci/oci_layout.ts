@@ -4,7 +4,7 @@
  * atomically under an flock on `<dir>/.stacker-index.lock` (never unlinked), so concurrent taggers
  * never lose a tag and a kill -9 at any moment leaves a valid layout.
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { OciError } from "../util/errors.ts";
 import { atomicWriteFile, syncDir, writeAll } from "./atomic_write.ts";
 import { DigestStream, parseDigest, readBounded, sha256Digest } from "./digest.ts";

@@ -1,5 +1,5 @@
 /** Path helpers of the parse stage: URLs stay, paths resolve against the stacker file dir. */
-import { resolve as resolvePath } from "node:path";
+import { resolve as resolvePath } from "../util/path.ts";
 
 /** True for an http(s) URL. */
 export function isUrl(s: string): boolean {

@@ -2,7 +2,7 @@
  * Loading a set of stacker files with their prerequisites (recursively, by path or URL) and putting
  * files and layers in build order (spec §3.2).
  */
-import { resolve as resolvePath } from "node:path";
+import { resolve as resolvePath } from "../util/path.ts";
 import { StackerfileError } from "../util/errors.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import { isUrl, parseStackerFile } from "./parse_stacker_file.ts";

@@ -2,7 +2,7 @@
  * One stacker file: substitution, YAML with positions (anchors, aliases, merge keys), document-level
  * checks, then every layer through the schema of spec §1. Every problem of a file is reported at once.
  */
-import { dirname } from "node:path";
+import { dirname } from "../util/path.ts";
 import { YAML } from "../util/deps.ts";
 import { silentLogger } from "../util/log.ts";
 import { type FileProblem, throwProblems } from "./_problems.ts";

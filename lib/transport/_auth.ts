@@ -2,7 +2,7 @@
  * Registry credentials and challenges: auth files (containers `auth.json`, docker `config.json`)
  * and `WWW-Authenticate` parsing. The environment is passed in; nothing here reads `Deno.env`.
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { RegistryError } from "../util/errors.ts";
 
 export interface Credentials {

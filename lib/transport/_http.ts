@@ -5,7 +5,6 @@
  * idle timeouts, and bounded reads of small bodies.
  */
 import { readBounded } from "../oci/mod.ts";
-import { insecureFetch } from "./_insecure_fetch.ts";
 import { RegistryError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -131,7 +130,8 @@ async function sendOnce(req: HttpRequest, s: HttpSettings): Promise<Response> {
     try {
       const body = withBody && req.body ? await req.body() : null;
       res = s.skipTlsVerify && url.protocol === "https:"
-        ? await insecureFetch(url, { method, headers, body, signal })
+        // loaded on demand: node:https brings up Deno's Node layer (~25 ms) that secure requests never need
+        ? await (await import("./_insecure_fetch.ts")).insecureFetch(url, { method, headers, body, signal })
         : await fetch(url, {
           method,
           headers,

@@ -4,7 +4,7 @@
  * from the full source url and platform, so two bases never collide; blobs already present are not
  * downloaded again. tar bases are cached under `<stackerDir>/layer-bases/` and revalidated.
  */
-import { basename, join, resolve } from "node:path";
+import { basename, join, resolve } from "../util/path.ts";
 import {
   atomicWriteFile,
   type Descriptor,

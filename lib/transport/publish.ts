@@ -4,7 +4,7 @@
  * squashfs images are published with a `-squashfs` tag suffix. Whether a layer must be rebuilt
  * first is the build's question, asked through `needsRebuild`.
  */
-import { resolve } from "node:path";
+import { resolve } from "../util/path.ts";
 import { OciLayout } from "../oci/mod.ts";
 import { BuildError, OciError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";

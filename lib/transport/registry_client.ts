@@ -123,20 +123,25 @@ export class RegistryClient implements Disposable {
 
   /**
    * Opens a session: https, or plain http when https cannot connect and the source is `insecure`
-   * or on loopback (as Docker treats 127.0.0.0/8). Throws `registry.unreachable`.
+   * or on loopback (as Docker treats 127.0.0.0/8). A loopback registry without configured CA
+   * certificates is probed over http first: traffic that never leaves the host gains nothing from
+   * TLS, a TLS port answers the plain probe with 400 at once, and the first TLS handshake of a
+   * process costs ~40 ms (Deno sets up its TLS stack), more than a whole small pull.
+   * Throws `registry.unreachable`.
    */
   static async connect(opts: RegistryClientOptions): Promise<RegistryClient> {
     const cas = [...(opts.caCerts ?? []), ...(await certsFor(opts.registry))];
     const client = cas.length > 0 ? Deno.createHttpClient({ caCerts: cas }) : undefined;
-    const self = new RegistryClient(opts, `https://${opts.registry}`, client);
+    const httpFirst = cas.length === 0 && isLoopback(opts.registry);
+    const self = new RegistryClient(opts, `${httpFirst ? "http" : "https"}://${opts.registry}`, client);
     try {
       await self.#ping({ ...self.#settings, retries: 0 });
     } catch (err) {
-      if (!self.#settings.allowHttp || opts.signal?.aborted) {
+      if ((!httpFirst && !self.#settings.allowHttp) || opts.signal?.aborted) {
         self.close();
         throw err;
       }
-      self.#base = `http://${opts.registry}`;
+      self.#base = `${httpFirst ? "https" : "http"}://${opts.registry}`;
       try {
         await self.#ping(self.#settings);
       } catch (err2) {

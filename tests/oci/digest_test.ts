@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DigestStream, parseDigest, readBounded, sha256Digest } from "../../lib/oci/digest.ts";
 import { OciError } from "../../lib/util/errors.ts";
+import type { Digest } from "../../lib/oci/types.ts";
 
 const HELLO = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 
@@ -89,4 +90,38 @@ Deno.test("readBounded() refuses a body past its limit", async () => {
     readBounded(ReadableStream.from([enc("ab"), enc("cd")]), 3, "x"),
     (e: unknown) => e instanceof OciError && e.code === "oci.too-large",
   );
+});
+
+Deno.test("DigestStream hashes small blobs inline and large ones natively, with the same result", async (t) => {
+  const { createHash } = await import("node:crypto");
+  const pipe = async (
+    data: Uint8Array,
+    opts: ConstructorParameters<typeof DigestStream>[0],
+    chunk: number,
+  ) => {
+    const parts: Uint8Array[] = [];
+    for (let off = 0; off < data.byteLength; off += chunk) parts.push(data.subarray(off, off + chunk));
+    const s = new DigestStream(opts);
+    let passed = 0;
+    for await (const c of ReadableStream.from(parts).pipeThrough(s)) passed += c.byteLength;
+    return { passed, result: await s.result };
+  };
+  for (const size of [(1 << 20) - 1, 1 << 20, (1 << 20) + 1, 5 * (1 << 20) + 17]) {
+    const data = new Uint8Array(size);
+    for (let off = 0; off < size; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
+    for (const alg of ["sha256", "sha512"] as const) {
+      await t.step(`${size} bytes, ${alg}`, async () => {
+        const digest = `${alg}:${createHash(alg).update(data).digest("hex")}` as Digest;
+        const { passed, result } = await pipe(data, { digest, size }, 100_000);
+        assert.equal(passed, size);
+        assert.deepEqual(result, { digest, size });
+      });
+    }
+    await t.step(`${size} bytes with one flipped byte is refused`, async () => {
+      const digest = `sha256:${createHash("sha256").update(data).digest("hex")}` as Digest;
+      const bad = data.slice();
+      bad[size - 1] ^= 1;
+      await assert.rejects(pipe(bad, { digest, size }, 65536), /digest is "sha256:[0-9a-f]{64}", expected/);
+    });
+  }
 });
