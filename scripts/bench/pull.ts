@@ -3,7 +3,6 @@
  * image, ours (RegistryClient + copyImage) beside `skopeo copy docker://… oci:…`. Run directly
  * (`deno run -A scripts/bench/pull.ts HOST REPO:TAG DEST`), it is the "ours" side.
  */
-import { debianLayout, multiLayerLayout, startRegistry } from "../fixtures/mod.ts";
 import type { Benchmark } from "./_types.ts";
 
 const self = new URL(import.meta.url).pathname;
@@ -29,6 +28,8 @@ const bench: Benchmark = {
   name: "pull",
   describe: "registry → OCI layout pull of the multi-layer and Debian images beside skopeo copy",
   async setup() {
+    // the fixtures are loaded here, not at the top: this file is also the timed "ours" command
+    const { debianLayout, multiLayerLayout, startRegistry } = await import("../fixtures/mod.ts");
     const reg = await startRegistry();
     const work = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "bench-pull-" });
     const images = [["multi", await multiLayerLayout()], ["debian", await debianLayout()]] as const;

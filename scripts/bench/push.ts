@@ -3,7 +3,6 @@
  * the multi-layer fixture and the Debian minbase image, ours beside `skopeo copy oci:… docker://…`.
  * Run directly (`deno run -A scripts/bench/push.ts LAYOUT TAG HOST REPO:TAG`), it is the "ours" side.
  */
-import { debianLayout, multiLayerLayout, startRegistry } from "../fixtures/mod.ts";
 import type { Benchmark } from "./_types.ts";
 
 const self = new URL(import.meta.url).pathname;
@@ -26,6 +25,8 @@ const bench: Benchmark = {
   name: "push",
   describe: "OCI layout → empty registry push of the multi-layer and Debian images beside skopeo copy",
   async setup() {
+    // the fixtures are loaded here, not at the top: this file is also the timed "ours" command
+    const { debianLayout, multiLayerLayout, startRegistry } = await import("../fixtures/mod.ts");
     const reg = await startRegistry();
     // the registry keeps no cache (no storage.cache in its config), so emptying its storage is safe
     const empty = () => Deno.remove(`${reg.dir}/data/docker`, { recursive: true }).catch(() => {});

@@ -5,7 +5,6 @@
  * changed paths as the machine's bound. Run directly (`deno run -A scripts/bench/repack.ts BASE
  * ROOTFS OUT`), it is the "ours" side.
  */
-import { debianLayout } from "../fixtures/mod.ts";
 import type { Benchmark } from "./_types.ts";
 
 const self = new URL(import.meta.url).pathname;
@@ -43,6 +42,8 @@ const bench: Benchmark = {
   describe:
     "repack of the Debian rootfs after 1,000 small files, a 50 MB file and a deleted dir, beside umoci repack",
   async setup() {
+    // the fixtures are loaded here, not at the top: this file is also the timed "ours" command
+    const { debianLayout } = await import("../fixtures/mod.ts");
     const { dir, tag } = await debianLayout();
     const work = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "bench-repack-" });
     await sh(["cp", "-a", dir, `${work}/layout`]);

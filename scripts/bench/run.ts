@@ -5,7 +5,6 @@
  * Both sides pay one process start-up (and one user-namespace entry); divide by ten for a step.
  * Run directly (`deno run -A scripts/bench/run.ts steps N ROOTFS BASE`), it is the "ours" side.
  */
-import { makeBusyboxRootfs, testUserIds } from "../fixtures/mod.ts";
 import type { Benchmark } from "./_types.ts";
 
 const self = new URL(import.meta.url).pathname;
@@ -60,6 +59,8 @@ const bench: Benchmark = {
   describe:
     `${STEPS} run steps of /bin/true (start, run, teardown) as root and as the test user, beside lxc-execute`,
   async setup() {
+    // the fixtures are loaded here, not at the top: this file is also the timed "ours" command
+    const { makeBusyboxRootfs, testUserIds } = await import("../fixtures/mod.ts");
     const work = await Deno.makeTempDir({ dir: "/tmp", prefix: "bench-run-" });
     await Deno.chmod(work, 0o755);
     const ids = await testUserIds();
