@@ -20,7 +20,7 @@ export interface HttpSettings {
   readonly maxDelayMs: number;
   /** Time allowed until response headers arrive (default 60 s). */
   readonly headerTimeoutMs: number;
-  /** Time allowed between two body chunks (default 60 s). */
+  /** Time allowed between two body chunks, and the window of the stall rule (default 60 s). */
   readonly idleTimeoutMs: number;
   /** Allow following a redirect from https to http. */
   readonly allowHttp: boolean;
@@ -177,31 +177,58 @@ async function sendOnce(req: HttpRequest, s: HttpSettings): Promise<Response> {
 }
 
 /**
- * The response with a body that errors when no chunk arrives for `ms`. One unref'd watchdog per
- * body (not a timer per chunk: bodies arrive in thousands of chunks).
+ * Below this many bytes per `idleTimeoutMs` of waiting, a body counts as stalled: a server that
+ * drips a byte every few seconds never trips a pure idle timeout (skopeo waits forever on one).
+ * 1 KiB per window is far below any real link, so only a deliberately dribbling peer hits it.
+ */
+const MIN_BYTES_PER_WINDOW = 1024;
+
+/**
+ * The response with a body that errors when no chunk arrives for `ms`, or when it stalls: less
+ * than MIN_BYTES_PER_WINDOW in `ms` of waiting. Only time spent waiting for the network counts,
+ * never time the consumer takes between reads. One unref'd watchdog per body (not a timer per
+ * chunk: bodies arrive in thousands of chunks).
  */
 function withIdleTimeout(res: Response, ms: number): Response {
   if (!res.body) return res;
   const reader = res.body.getReader();
-  let last = Date.now();
-  let timedOut = false;
-  const watchdog = setInterval(() => {
-    if (Date.now() - last <= ms) return;
-    timedOut = true;
+  let waitingSince: number | undefined;
+  let windowWait = 0, windowBytes = 0;
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
     clearInterval(watchdog);
-    reader.cancel(new Error(`no data for ${ms} ms`)).catch(() => {});
+    reader.cancel(failure).catch(() => {});
+  };
+  const stalled = () =>
+    new Error(`stalled: ${windowBytes} bytes in ${ms} ms (fewer than ${MIN_BYTES_PER_WINDOW})`);
+  const watchdog = setInterval(() => {
+    if (waitingSince === undefined) return;
+    const waited = Date.now() - waitingSince;
+    if (waited > ms) fail(new Error(`no data for ${ms} ms`));
+    else if (windowWait + waited > ms && windowBytes < MIN_BYTES_PER_WINDOW) fail(stalled());
   }, Math.max(10, Math.min(ms, 2000) / 4));
   Deno.unrefTimer(watchdog);
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
+        waitingSince = Date.now();
         const r = await reader.read();
-        last = Date.now();
-        if (timedOut) throw new Error(`no data for ${ms} ms`);
+        windowWait += Date.now() - waitingSince;
+        waitingSince = undefined;
+        if (failure) throw failure;
         if (r.done) {
           clearInterval(watchdog);
           controller.close();
-        } else controller.enqueue(r.value);
+          return;
+        }
+        windowBytes += r.value.byteLength;
+        if (windowWait > ms) {
+          if (windowBytes < MIN_BYTES_PER_WINDOW) throw stalled();
+          windowWait = 0;
+          windowBytes = 0;
+        }
+        controller.enqueue(r.value);
       } catch (err) {
         clearInterval(watchdog);
         reader.cancel(err).catch(() => {});

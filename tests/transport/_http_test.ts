@@ -66,3 +66,36 @@ Deno.test("send() bodies time out when the server stops sending", async () => {
   const res = await send({ method: "GET", url: drip.url }, S);
   await assert.rejects(res.arrayBuffer(), /no data for 300 ms/);
 });
+
+Deno.test("send() bodies that drip bytes too slowly count as stalled", async () => {
+  // one byte every 40 ms never leaves 300 ms without data, but is 8 bytes a window
+  await using drip = startServer(() => {
+    let n = 0;
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          await new Promise((r) => setTimeout(r, 40));
+          if (++n > 2000) c.close();
+          else c.enqueue(new Uint8Array([n & 0xff]));
+        },
+      }),
+    );
+  });
+  const res = await send({ method: "GET", url: drip.url }, S);
+  await assert.rejects(res.arrayBuffer(), /stalled: \d+ bytes in 300 ms/);
+});
+
+Deno.test("send() bodies do not time out while the consumer, not the network, is slow", async () => {
+  const data = new Uint8Array(64 * 1024).fill(7);
+  await using srv = startServer(() => new Response(data));
+  const res = await send({ method: "GET", url: srv.url }, S);
+  const reader = res.body!.getReader();
+  let total = 0;
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) break;
+    total += r.value.byteLength;
+    await new Promise((r) => setTimeout(r, 400)); // longer than idleTimeoutMs between reads
+  }
+  assert.equal(total, data.byteLength);
+});
