@@ -190,16 +190,20 @@ export class RegistryClient implements Disposable {
   /** Sends `req` with the auth `scopes` need, answering one 401 challenge (a second is an error). */
   async #request(req: Omit<HttpRequest, "authorization">, repo: string, scopes: string[]): Promise<Response> {
     const key = scopes.join(" ");
+    // Credentials go to the registry's own origin only: an upload Location may name another host
+    // (object storage), which must not receive our token or password (skopeo sends it).
+    const foreign = new URL(req.url).origin !== new URL(this.#base).origin;
     for (let round = 0; round < 2; round++) {
       let authorization: string | undefined;
       const tok = this.#tokens.get(key);
-      if (tok && tok.expires > Date.now()) authorization = `Bearer ${tok.value}`;
+      if (foreign) authorization = undefined;
+      else if (tok && tok.expires > Date.now()) authorization = `Bearer ${tok.value}`;
       else if (this.#basic) {
         const c = await this.#creds(repo);
         if (c) authorization = basicAuth(c);
       }
       const res = await send({ ...req, authorization }, this.#settings);
-      if (res.status !== 401) return res;
+      if (res.status !== 401 || foreign) return res;
       const challenge = parseChallenge(res.headers.get("www-authenticate"));
       if (round === 1 || !challenge) {
         throw await this.#authError(res, repo);

@@ -398,3 +398,52 @@ Deno.test("RegistryClient pulls Docker schema-2 images and keeps their manifest 
   const umoci = await new Deno.Command("umoci", { args: ["ls", "--layout", `${tmp.path}/l`] }).output();
   assert.equal(new TextDecoder().decode(umoci.stdout).trim(), "pulled");
 });
+
+Deno.test("an upload location on another host gets the blob but never the credentials", async () => {
+  await using reg = await startRegistry({ htpasswd: { user: "u", password: "p" } });
+  const f = await multiLayerLayout();
+  const src = await OciLayout.open(f.dir);
+  // "storage" stands for object storage with a presigned URL: it authorizes by the URL, so it adds
+  // the registry's credentials itself when forwarding; the client must send none to it.
+  let storage: { url: string } | undefined;
+  await using store = startServer(async (req) => {
+    const url = new URL(req.url);
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    headers.set("authorization", `Basic ${btoa("u:p")}`);
+    const res = await fetch(`${reg.url}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers,
+      body: req.body,
+      redirect: "manual",
+    });
+    const out = new Headers(res.headers);
+    const loc = out.get("location");
+    if (loc) out.set("location", loc.replace(reg.url, storage!.url));
+    return new Response(res.body, { status: res.status, headers: out });
+  });
+  storage = store;
+  await using proxy = startProxy(reg.url);
+  proxy.rewrite = (res, url) => {
+    const loc = res.headers.get("location");
+    if (!(res.status === 202 && url.pathname.endsWith("/blobs/uploads/") && loc)) return res;
+    const out = new Headers(res.headers);
+    out.set("location", loc.replace(proxy.url, store.url));
+    return new Response(res.body, { status: res.status, headers: out });
+  };
+  for (const chunkSize of [undefined, 256]) {
+    using client = await connect(proxy.host, { credentials: { username: "u", password: "p" }, chunkSize });
+    const repo = `up/${chunkSize ?? "mono"}`;
+    const pushed = await copyImage(layoutSource(src, f.tag), registryDestination(client, repo), {
+      platform: PLATFORM,
+      tags: ["1"],
+    });
+    const layer = pushed.manifest.layers[0];
+    const back = new Uint8Array(await new Response(await client.openBlob(repo, layer)).arrayBuffer());
+    assert.equal(sha256Digest(back), layer.digest);
+  }
+  assert.ok(store.seen.some((r) => r.method === "PUT"), "uploads went to the other host");
+  assert.ok(store.seen.some((r) => r.method === "PATCH"), "chunks went to the other host");
+  for (const r of store.seen) assert.equal(r.headers.get("authorization"), null, `${r.method} ${r.path}`);
+  assert.ok(proxy.seen.some((r) => r.headers.get("authorization")), "the registry itself got them");
+});
