@@ -8,6 +8,7 @@ import { buildEnvironment, generateLabels, runScript } from "../runtime/mod.ts";
 import { MediaType } from "../oci/types.ts";
 import type { Digest } from "../oci/types.ts";
 import type { Logger } from "../util/log.ts";
+import { openFileChunks } from "../util/file_stream.ts";
 import { fetchBase, openBaseCache } from "../transport/mod.ts";
 import type { BuildServices } from "./services.ts";
 
@@ -50,7 +51,7 @@ export function realStages(opts: StageOptions): StageFunctions {
     },
     async unpackTar(path, dir) {
       const mediaType = await tarMediaTypeOf(path);
-      await unpackLayer(async () => (await Deno.open(path)).readable, dir, {
+      await unpackLayer(() => openFileChunks(path), dir, {
         mediaType,
         digest: path,
         whiteouts: "apply",

@@ -5,14 +5,9 @@
  * does not rebuild, changing a byte or a mode does.
  */
 import { createHash } from "node:crypto";
+import { fileDigest } from "../oci/mod.ts";
 
-/** `sha256:<hex>` of a file's content, streamed. */
-export async function fileDigest(path: string): Promise<string> {
-  const h = createHash("sha256");
-  const f = await Deno.open(path, { read: true });
-  for await (const chunk of f.readable) h.update(chunk);
-  return `sha256:${h.digest("hex")}`;
-}
+export { fileDigest };
 
 /** Hash of a single file or symlink: content (or target), type and mode. */
 export async function entryHash(path: string): Promise<string> {

@@ -9,6 +9,7 @@
  */
 import { LayerError } from "../util/errors.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
+import { openFileChunks } from "../util/file_stream.ts";
 import { effectiveIds, lgetxattr, llistxattr } from "../ffi/libc.ts";
 import { compress, type Compression, digester, tarMediaType } from "./_compression.ts";
 import type { EntryType } from "./_tar_header.ts";
@@ -485,8 +486,7 @@ async function* tarChunks(
           if (n === size) push(body);
         } else {
           if (buffered > 0) yield flush();
-          using f = await Deno.open(c.host!);
-          for await (const chunk of f.readable) {
+          for await (const chunk of await openFileChunks(c.host!, size)) {
             n += chunk.length;
             if (n > size) break;
             yield chunk;

@@ -5,6 +5,7 @@
  */
 import { LayerError } from "../util/errors.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
+import { fileChunks } from "../util/file_stream.ts";
 import { MediaType } from "../oci/types.ts";
 import { digester, type DigestResult } from "./_compression.ts";
 
@@ -85,7 +86,7 @@ async function buildSquashfs(dir: string, opts: SquashfsOptions): Promise<Genera
   }
   const f = await Deno.open(file);
   const hash = digester();
-  const stream = f.readable.pipeThrough(hash.stream);
+  const stream = fileChunks(f).pipeThrough(hash.stream);
   const done = hash.result.then((r: DigestResult) => ({
     diffId: r.digest,
     digest: r.digest,

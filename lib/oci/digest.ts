@@ -3,6 +3,7 @@
  * digest at EOF, so a blob is checked while it flows and never held whole in memory.
  */
 import { OciError } from "../util/errors.ts";
+import { openFileChunks } from "../util/file_stream.ts";
 import { sha256Hex } from "./sha256.ts";
 import type { Digest } from "./types.ts";
 
@@ -200,4 +201,11 @@ export async function readBounded(
     off += p.byteLength;
   }
   return out;
+}
+
+/** The sha256 digest of the file at `path`, streamed (imports, tar bases, helper binaries). */
+export async function fileDigest(path: string): Promise<Digest> {
+  const verify = new DigestStream();
+  await (await openFileChunks(path)).pipeThrough(verify).pipeTo(new WritableStream());
+  return (await verify.result).digest;
 }

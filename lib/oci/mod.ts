@@ -1,7 +1,7 @@
 /** The OCI content model and the image layout store. Other folders import `oci/` only through here. */
 export type * from "./types.ts";
 export { MediaType, REF_NAME_ANNOTATION } from "./types.ts";
-export { DigestStream, parseDigest, readBounded, sha256Digest } from "./digest.ts";
+export { DigestStream, fileDigest, parseDigest, readBounded, sha256Digest } from "./digest.ts";
 export type { DigestResult, DigestStreamOptions } from "./digest.ts";
 export { atomicWriteFile, syncDir } from "./atomic_write.ts";
 export { lockHolder, withFileLock } from "./file_lock.ts";

@@ -4,6 +4,7 @@
  * atomically under an flock on `<dir>/.stacker-index.lock` (never unlinked), so concurrent taggers
  * never lose a tag and a kill -9 at any moment leaves a valid layout.
  */
+import { fileChunks } from "../util/file_stream.ts";
 import { join } from "../util/path.ts";
 import { OciError } from "../util/errors.ts";
 import { atomicWriteFile, syncDir, writeAll } from "./atomic_write.ts";
@@ -169,7 +170,9 @@ export class OciLayout {
       }
       throw err;
     }
-    return file.readable.pipeThrough(new DigestStream({ digest: desc.digest, size: desc.size }));
+    return fileChunks(file, desc.size).pipeThrough(
+      new DigestStream({ digest: desc.digest, size: desc.size }),
+    );
   }
 
   /** Reads and parses a JSON blob (at most 4 MiB), verified against `desc`. */

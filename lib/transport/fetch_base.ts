@@ -9,6 +9,7 @@ import {
   atomicWriteFile,
   type Descriptor,
   DigestStream,
+  fileDigest,
   type ImageConfig,
   type Manifest,
   OciLayout,
@@ -217,13 +218,6 @@ export async function detectCompression(path: string): Promise<"gzip" | "zstd" |
   } finally {
     f.close();
   }
-}
-
-async function fileDigest(path: string): Promise<string> {
-  const v = new DigestStream();
-  const f = await Deno.open(path, { read: true });
-  await f.readable.pipeThrough(v).pipeTo(new WritableStream());
-  return (await v.result).digest;
 }
 
 interface TarMeta {

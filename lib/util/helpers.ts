@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import manifestJson from "../../vendor/manifest.json" with { type: "json" };
 import { StackerError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { openFileChunks } from "./file_stream.ts";
 
 /** Where one helper comes from for one architecture (a Debian package). */
 export interface HelperSource {
@@ -123,8 +124,7 @@ export function defaultEmbeddedDir(arch: string = Deno.build.arch): string | und
 /** sha256 (hex) of a file, read as a stream. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
-  using file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
+  for await (const chunk of await openFileChunks(path)) hash.update(chunk);
   return hash.digest("hex");
 }
 
@@ -257,9 +257,8 @@ async function installCopy(from: string, target: string, sha256: string, name: s
   try {
     const hash = createHash("sha256");
     {
-      using src = await Deno.open(from);
       using dst = await Deno.open(tmp, { write: true, createNew: true, mode: 0o700 });
-      for await (const chunk of src.readable) {
+      for await (const chunk of await openFileChunks(from)) {
         hash.update(chunk);
         for (let off = 0; off < chunk.length;) off += await dst.write(chunk.subarray(off));
       }
