@@ -2,7 +2,32 @@
  * The one durability helper: every layout, index and cache file is written through here, so a
  * kill -9 at any moment leaves either the old or the new content, never a truncated file.
  */
+import { OciError } from "../util/errors.ts";
 import { dirname } from "../util/path.ts";
+
+/** errno codes that mean the storage under a layout failed, not the data or the network. */
+const STORAGE_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EIO: "input/output error",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+};
+
+/**
+ * `err` as an OciError naming what was being written (`oci.no-space` for a full disk or quota,
+ * `oci.write-failed` otherwise) when it is a storage errno; otherwise `err` unchanged.
+ */
+export function storageError(err: unknown, action: string, context: Record<string, unknown> = {}): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== "string" || !(code in STORAGE_CODES) || err instanceof OciError) return err;
+  return new OciError(`Cannot ${action}: ${STORAGE_CODES[code]}`, {
+    code: code === "ENOSPC" || code === "EDQUOT" ? "oci.no-space" : "oci.write-failed",
+    cause: err,
+    context: { ...context, errno: code },
+  });
+}
 
 /** Opens `dir` and fsyncs it, so a rename into it survives a power loss. */
 export async function syncDir(dir: string): Promise<void> {
@@ -44,7 +69,7 @@ export async function atomicWriteFile(
   } catch (err) {
     if (!closed) file.close();
     await Deno.remove(tmp).catch(() => {});
-    throw err;
+    throw storageError(err, `write "${path}"`, { path });
   }
   await syncDir(dirname(path));
 }

@@ -7,7 +7,7 @@
 import { fileChunks } from "../util/file_stream.ts";
 import { join } from "../util/path.ts";
 import { OciError } from "../util/errors.ts";
-import { atomicWriteFile, syncDir, writeAll } from "./atomic_write.ts";
+import { atomicWriteFile, storageError, syncDir, writeAll } from "./atomic_write.ts";
 import { DigestStream, parseDigest, readBounded, sha256Digest } from "./digest.ts";
 import { withFileLock } from "./file_lock.ts";
 import {
@@ -140,7 +140,10 @@ export class OciLayout {
     } catch (err) {
       if (!closed) file.close();
       await Deno.remove(tmp).catch(() => {});
-      throw err;
+      throw storageError(err, `store blob "${expected?.digest ?? "(new)"}" in "${this.dir}"`, {
+        dir: this.dir,
+        digest: expected?.digest,
+      });
     }
   }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { atomicWriteFile, syncDir } from "../../lib/oci/atomic_write.ts";
+import { OciError } from "../../lib/util/errors.ts";
 
 Deno.test("atomicWriteFile() writes, replaces, streams and leaves no temp files", async () => {
   const dir = await Deno.makeTempDir();
@@ -41,6 +42,27 @@ Deno.test("atomicWriteFile() keeps the old content when the new stream fails", a
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assert.deepEqual(names, ["f"]);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("atomicWriteFile() on a full disk names the file, keeps the old content and leaves no temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  const mount = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir] })
+    .output();
+  assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+  try {
+    await atomicWriteFile(`${dir}/index.json`, "old");
+    const err = await atomicWriteFile(`${dir}/index.json`, new Uint8Array(1024 * 1024)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof OciError && err.code === "oci.no-space", String(err));
+    assert.equal(err.message, `Cannot write "${dir}/index.json": no space left on device`);
+    assert.equal(await Deno.readTextFile(`${dir}/index.json`), "old");
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), ["index.json"]);
+  } finally {
+    await new Deno.Command("umount", { args: [dir] }).output();
     await Deno.remove(dir, { recursive: true });
   }
 });
