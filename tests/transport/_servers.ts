@@ -23,8 +23,15 @@ export interface Proxy extends AsyncDisposable {
   rewrite?: Rewrite;
 }
 
-/** A proxy on `hostname` (default 127.0.0.1) forwarding to `target` ("http://127.0.0.1:PORT"). */
-export function startProxy(target: string, hostname = "127.0.0.1"): Proxy {
+/**
+ * A proxy on `hostname` (default 127.0.0.1) forwarding to `target` ("http://127.0.0.1:PORT");
+ * `forwardHeaders` may edit the headers it sends on.
+ */
+export function startProxy(
+  target: string,
+  hostname = "127.0.0.1",
+  forwardHeaders?: (headers: Headers) => void,
+): Proxy {
   const port = freePort();
   const host = `${hostname}:${port}`;
   const proxy: Proxy = {
@@ -45,6 +52,7 @@ export function startProxy(target: string, hostname = "127.0.0.1"): Proxy {
     }
     const headers = new Headers(req.headers);
     headers.delete("host");
+    forwardHeaders?.(headers);
     const res = await fetch(`${target}${url.pathname}${url.search}`, {
       method: req.method,
       headers,
