@@ -4,7 +4,6 @@
  * `--work-dir` is the base of every dir not set explicitly; all dirs are made absolute.
  */
 import { StackerError } from "../util/errors.ts";
-import { YAML } from "../util/deps.ts";
 import type { FlagValues, GlobalOptions, StorageType } from "./types.ts";
 
 interface ConfigFile {
@@ -32,6 +31,8 @@ async function readConfig(path: string, explicit: boolean): Promise<ConfigFile> 
       context: { path },
     });
   }
+  // Loaded only when a config file exists: the npm deps cost ~60 ms, paid by every command otherwise.
+  const { YAML } = await import("../util/deps.ts");
   const data = YAML.parse(text) ?? {};
   if (typeof data !== "object" || Array.isArray(data)) {
     throw new StackerError(`Cannot read config file "${path}": expected a map`, {

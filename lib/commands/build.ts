@@ -2,7 +2,7 @@
 import { build, type BuildOptions } from "../build/mod.ts";
 import { orderOnly } from "../stackerfile/mod.ts";
 import { BuildError } from "../util/errors.ts";
-import { BUILD_FLAGS, STACKER_FILE_FLAG } from "./_flags.ts";
+import { BUILD_META } from "./_meta.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
 
 /** `--shell-fail` and `--on-run-failure` as one value; both with different commands is an error. */
@@ -44,10 +44,7 @@ export function buildOptionsOf(ctx: CommandContext, stackerFiles: readonly strin
 }
 
 export const buildCommand: CommandDef = {
-  name: "build",
-  summary: "build the layers of a stacker file",
-  usage: "[-f stacker.yaml] [--substitute K=V]… [--layer-type tar] [--shell-fail] [--no-cache]",
-  flags: [STACKER_FILE_FLAG, ...BUILD_FLAGS],
+  ...BUILD_META,
   async run(ctx) {
     const f = ctx.flags;
     const stackerFile = (f["stacker-file"] as string | undefined) ?? "stacker.yaml";

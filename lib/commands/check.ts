@@ -6,13 +6,11 @@
 import { runtimeRequirements } from "../runtime/mod.ts";
 import { recordedStorageType, storageRequirements } from "../storage/mod.ts";
 import { helperNames, helperStatus } from "../util/helpers.ts";
+import { CHECK_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 export const checkCommand: CommandDef = {
-  name: "check",
-  summary: "check that this host can build images",
-  flags: [],
-  noUserns: true,
+  ...CHECK_META,
   async run(ctx) {
     const reqs = await runtimeRequirements({ env: ctx.env, rootsDir: ctx.global.rootsDir, log: ctx.log });
     for (const r of reqs) ctx.print(`${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}`);

@@ -9,7 +9,7 @@ import { buildEnvironment, type BuildEnvLayer, runInteractive } from "../runtime
 import { type LayerSpec, loadStackerFiles } from "../stackerfile/mod.ts";
 import { openStorage, recordedStorageType } from "../storage/mod.ts";
 import { StackerError } from "../util/errors.ts";
-import { STACKER_FILE_FLAG, SUBSTITUTE_FLAGS } from "./_flags.ts";
+import { CHROOT_META } from "./_meta.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
 
 async function exists(p: string): Promise<boolean> {
@@ -44,15 +44,7 @@ async function layerOf(ctx: CommandContext, name: string | undefined): Promise<L
 }
 
 export const chrootCommand: CommandDef = {
-  name: "chroot",
-  aliases: ["exec"],
-  summary: "interactive shell in a throw-away snapshot of a built layer",
-  usage: "[LAYER] [CMD]",
-  flags: [
-    STACKER_FILE_FLAG,
-    ...SUBSTITUTE_FLAGS,
-    { name: "rootfs", type: "string", help: "run in this rootfs directory (changes are kept)", hidden: true },
-  ],
+  ...CHROOT_META,
   async run(ctx) {
     const [layerArg, cmd, ...rest] = ctx.args;
     if (rest.length > 0) {

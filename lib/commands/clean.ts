@@ -10,6 +10,7 @@ import {
   removeTree,
   unmountBtrfsLoopback,
 } from "../storage/mod.ts";
+import { CLEAN_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 async function exists(p: string): Promise<boolean> {
@@ -22,9 +23,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 export const cleanCommand: CommandDef = {
-  name: "clean",
-  summary: "remove the roots, OCI and stacker dirs",
-  flags: [{ name: "all", type: "boolean", help: "kept for compatibility; clean always removes everything" }],
+  ...CLEAN_META,
   async run(ctx) {
     const g = ctx.global;
     if (await exists(g.rootsDir)) {

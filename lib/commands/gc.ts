@@ -1,11 +1,10 @@
 /** `stacker gc`: remove blobs and roots that no tag or cache entry references. */
 import { BuildCache, collectGarbage, lockDir, openServices } from "../build/mod.ts";
+import { GC_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 export const gcCommand: CommandDef = {
-  name: "gc",
-  summary: "remove blobs and roots that no tag or cache entry references",
-  flags: [],
+  ...GC_META,
   async run(ctx) {
     await using _lock = await lockDir(ctx.global.stackerDir);
     const services = await openServices({

@@ -1,14 +1,11 @@
 /** `stacker grab LAYER:PATH [DEST]`: copy a file or directory out of a built layer. */
 import { grab, lockDir, openServices, parseGrabSpec } from "../build/mod.ts";
 import { BuildError } from "../util/errors.ts";
-import { STACKER_FILE_FLAG, SUBSTITUTE_FLAGS } from "./_flags.ts";
+import { GRAB_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 export const grabCommand: CommandDef = {
-  name: "grab",
-  summary: "copy a file or directory out of a built layer",
-  usage: "LAYER:PATH [DEST]",
-  flags: [STACKER_FILE_FLAG, ...SUBSTITUTE_FLAGS],
+  ...GRAB_META,
   async run(ctx) {
     if (ctx.args.length < 1 || ctx.args.length > 2) {
       throw new BuildError("Cannot grab: expected LAYER:PATH [DEST]", { code: "build.bad-grab" });

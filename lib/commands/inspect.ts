@@ -1,14 +1,15 @@
 /** `stacker inspect [TAG] [--json]`: the images in the output layout. */
-import { formatInspect, inspectImages, inspectJson, openLayout } from "../build/mod.ts";
+// Reading a layout needs neither the builder nor storage: lib/build's barrel would load all of it
+// (~90 ms: yaml, zod, storage, layer), so inspect takes its one pure module and the layout directly.
+import { formatInspect, inspectImages, inspectJson } from "../build/inspect.ts";
+import { OciLayout } from "../oci/mod.ts";
+import { INSPECT_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 export const inspectCommand: CommandDef = {
-  name: "inspect",
-  summary: "show the images in the output layout",
-  usage: "[TAG] [--json]",
-  flags: [{ name: "json", type: "boolean", help: "machine-readable output" }],
+  ...INSPECT_META,
   async run(ctx) {
-    const layout = await openLayout(ctx.global.ociDir);
+    const layout = await OciLayout.open(ctx.global.ociDir);
     const images = await inspectImages(layout, ctx.args[0]);
     ctx.print(ctx.flags.json ? inspectJson(images) : formatInspect(images).trimEnd());
     return 0;

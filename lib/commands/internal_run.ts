@@ -6,6 +6,7 @@
 import { runHelper } from "../runtime/mod.ts";
 import type { HelperRequest } from "../runtime/mod.ts";
 import { StackerError } from "../util/errors.ts";
+import { INTERNAL_RUN_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 /** The helper's whole job: read the request file named by `args`, run it, return the exit status. */
@@ -19,12 +20,7 @@ export async function runInternal(args: readonly string[]): Promise<number> {
 }
 
 export const internalRunCommand: CommandDef = {
-  name: "internal-run",
-  summary: "run one container (internal helper)",
-  usage: "REQUEST.json",
-  hidden: true,
-  noUserns: true,
-  flags: [],
+  ...INTERNAL_RUN_META,
   run(ctx) {
     return runInternal(ctx.args);
   },

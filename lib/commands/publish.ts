@@ -9,7 +9,7 @@ import { OciLayout } from "../oci/mod.ts";
 import { publish } from "../transport/mod.ts";
 import { BuildError } from "../util/errors.ts";
 import { makeProgress } from "../util/progress.ts";
-import { SEARCH_FLAGS, STACKER_FILE_FLAG, SUBSTITUTE_FLAGS } from "./_flags.ts";
+import { PUBLISH_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 /** Stacker files under `dir` whose full path matches `pattern` (symlinks are not followed). */
@@ -31,23 +31,7 @@ function usage(msg: string): BuildError {
 }
 
 export const publishCommand: CommandDef = {
-  name: "publish",
-  summary: "copy built images to a registry or OCI layout",
-  usage: "--url docker://host[/path]|oci:DIR --tag T… [-f stacker.yaml | -d DIR]",
-  flags: [
-    STACKER_FILE_FLAG,
-    ...SEARCH_FLAGS,
-    ...SUBSTITUTE_FLAGS,
-    { name: "url", type: "string", help: "destination: docker://host[/path] or oci:DIR" },
-    { name: "tag", type: "strings", help: "tag to publish under (repeatable)" },
-    { name: "username", type: "string", help: "registry user" },
-    { name: "password", type: "string", help: "registry password" },
-    { name: "skip-tls", type: "boolean", help: "allow plain http to the registry" },
-    { name: "layer-type", type: "strings", help: "layer types to publish (repeatable)" },
-    { name: "image", type: "strings", help: "only these layers (repeatable)" },
-    { name: "show-only", type: "boolean", help: "print what would be published" },
-    { name: "force", type: "boolean", help: "publish even if the cache says a rebuild is needed" },
-  ],
+  ...PUBLISH_META,
   async run(ctx) {
     const f = ctx.flags;
     const url = f.url as string | undefined;

@@ -12,7 +12,7 @@ import {
 } from "../stackerfile/mod.ts";
 import { buildOrderLines } from "../stackerfile/mod.ts";
 import { NotImplementedError, StackerfileError } from "../util/errors.ts";
-import { BUILD_FLAGS, SEARCH_FLAGS } from "./_flags.ts";
+import { RECURSIVE_BUILD_META } from "./_meta.ts";
 import { build } from "../build/mod.ts";
 import { buildOptionsOf } from "./build.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
@@ -49,10 +49,7 @@ export async function recursivePlan(ctx: CommandContext): Promise<BuildPlan> {
 /** The command; `build` builds the plan (default: none yet, see the module doc). */
 export function makeRecursiveBuildCommand(build?: BuildPlanFn): CommandDef {
   return {
-    name: "recursive-build",
-    summary: "find stacker files under a directory and build them in order",
-    usage: "[-d DIR] [-p PATTERN] [--order-only]",
-    flags: [...BUILD_FLAGS, ...SEARCH_FLAGS],
+    ...RECURSIVE_BUILD_META,
     async run(ctx) {
       const plan = await recursivePlan(ctx);
       const lines = buildOrderLines(plan);

@@ -1,16 +1,18 @@
 /**
  * The CLI driver: parse argv, resolve global options, make the logger, dispatch to one command,
  * turn any error into one line on stderr (the cause chain with --debug) and an exit code.
+ * Start-up cost matters here: parsing and help use the command table's metadata only, and the
+ * chosen command's module is imported just before it runs (after any re-exec into a user namespace,
+ * so the outer process never loads it).
  */
 import { causeChain, errorLine, StackerError } from "../util/errors.ts";
 import { Logger, type LogLevel } from "../util/log.ts";
 import { STACKER_VERSION } from "../util/version.ts";
-import { checkStackerDirOwner, needsUserns, reexecInUserns } from "../runtime/mod.ts";
 import { parseArgs, withDefaults } from "./_args.ts";
 import { GLOBAL_FLAGS } from "./_flags.ts";
 import { resolveGlobals } from "./_globals.ts";
 import { COMMANDS, findCommand } from "./mod.ts";
-import type { CommandDef, FlagSpec } from "./types.ts";
+import type { CommandMeta, FlagSpec } from "./types.ts";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -45,7 +47,7 @@ export function mainHelp(): string {
   ].join("\n");
 }
 
-export function commandHelp(c: CommandDef): string {
+export function commandHelp(c: CommandMeta): string {
   return [
     `stacker ${c.name}${c.usage ? " " + c.usage : ""}`,
     "",
@@ -96,6 +98,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const level: LogLevel = globals.debug ? "debug" : globals.quiet ? "error" : "info";
     const log = makeLogger(level, io, globals.logFile, Boolean(parsed.flags["log-timestamp"]));
     if (!cmd.noUserns && !globals.internalUserns) {
+      // userns.ts alone, not runtime/mod.ts: the barrel also loads the container runner (FFI,
+      // node:fs; ~25 ms) that only the commands which run containers need, and they import it.
+      const { checkStackerDirOwner, needsUserns, reexecInUserns } = await import("../runtime/userns.ts");
       // Outside the user namespace: inside it a root-owned build.cache would show as uid 65534.
       // Root may clean up after any user (a btrfs loopback only root can unmount, for one).
       if (!(cmd.name === "clean" && Deno.uid() === 0)) {
@@ -105,7 +110,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await reexecInUserns(argv, { env: io.env, log });
       }
     }
-    const code = await cmd.run({
+    const impl = await cmd.load();
+    const code = await impl.run({
       global: globals,
       flags: withDefaults(cmd.flags, parsed.flags),
       args: parsed.positionals,

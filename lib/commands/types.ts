@@ -53,7 +53,11 @@ export interface CommandContext {
   readonly print: (line: string) => void;
 }
 
-export interface CommandDef {
+/**
+ * What the CLI knows about a command without loading its module: enough to parse its flags, print
+ * its help and decide about the user namespace. Lives in _meta.ts, which imports nothing heavy.
+ */
+export interface CommandMeta {
   readonly name: string;
   readonly aliases?: readonly string[];
   readonly summary: string;
@@ -63,6 +67,16 @@ export interface CommandDef {
   /** True for commands that must not re-exec into a user namespace (unpriv-setup, internal helpers). */
   readonly noUserns?: boolean;
   readonly flags: readonly FlagSpec[];
+}
+
+/** A command's implementation: its metadata (spread from _meta.ts) and `run`. */
+export interface CommandDef extends CommandMeta {
   /** Returns the exit code (default 0); throws StackerError on failure. */
   run(ctx: CommandContext): Promise<number | void>;
+}
+
+/** An entry of the command table (mod.ts): the metadata now, the implementation on demand. */
+export interface CommandEntry extends CommandMeta {
+  /** Imports the command's module (and only what it needs) and returns its implementation. */
+  load(): Promise<CommandDef>;
 }

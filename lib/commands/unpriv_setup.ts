@@ -5,17 +5,11 @@
 import { unprivSetup, userName } from "../runtime/mod.ts";
 import { StackerError } from "../util/errors.ts";
 import { setupBtrfsLoopback } from "../storage/mod.ts";
+import { UNPRIV_SETUP_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
 export const unprivSetupCommand: CommandDef = {
-  name: "unpriv-setup",
-  summary: "as root: give a user subordinate ids and stacker dirs",
-  flags: [
-    { name: "uid", type: "number", help: "user id (default $SUDO_UID)" },
-    { name: "gid", type: "number", help: "group id (default $SUDO_GID)" },
-    { name: "username", type: "string", help: "user name (default $SUDO_USER)" },
-  ],
-  noUserns: true,
+  ...UNPRIV_SETUP_META,
   async run(ctx) {
     if (Deno.uid() !== 0) {
       throw new StackerError("Cannot run unpriv-setup: it must run as root (use sudo)", {

@@ -11,8 +11,10 @@ import { inspectCommand } from "../../lib/commands/inspect.ts";
 import { loadPlan, openLayout, openServices } from "../../lib/build/mod.ts";
 
 async function missing(): Promise<string | undefined> {
-  if (findCommand("build") !== buildCommand) return "lib/commands/mod.ts does not list buildCommand yet";
-  if (findCommand("inspect") !== inspectCommand) {
+  if ((await findCommand("build")?.load()) !== buildCommand) {
+    return "lib/commands/mod.ts does not list buildCommand yet";
+  }
+  if ((await findCommand("inspect")?.load()) !== inspectCommand) {
     return "lib/commands/mod.ts does not list inspectCommand yet";
   }
   const tmp = await Deno.makeTempDir({ prefix: "e2e-ready-" });
