@@ -134,3 +134,10 @@ Deno.test("inspect loads neither the builder, storage, the stacker file parser n
     [],
   );
 });
+
+Deno.test("the run helper (started once per run step) loads no npm or node: module", async () => {
+  // Any node: import starts Deno's Node layer (~25 ms) in every run step's helper process.
+  const closure = await staticClosure(`${lib}commands/internal_run.ts`);
+  assert.ok(closure.has(`${lib}runtime/helper.ts`), "the walk reaches the helper");
+  assert.deepEqual(offenders(closure, /^npm:|^node:|^(build|storage|layer|transport|stackerfile)\//), []);
+});
