@@ -3,7 +3,7 @@
  * generate, the run, generate_labels and the build environment; and the fetch stage from
  * lib/transport. The storage and output-layout ports are filled in `_wiring.ts`.
  */
-import { generateLayer, unpackLayer } from "../layer/mod.ts";
+import { generateErofs, generateLayer, generateSquashfs, unpackLayer } from "../layer/mod.ts";
 import { buildEnvironment, generateLabels, runScript } from "../runtime/mod.ts";
 import { MediaType } from "../oci/types.ts";
 import type { Digest } from "../oci/types.ts";
@@ -14,7 +14,13 @@ import type { BuildServices } from "./services.ts";
 
 export type StageFunctions = Pick<
   BuildServices,
-  "unpackLayer" | "unpackTar" | "generateLayer" | "buildEnvironment" | "runLayer" | "generateLabels"
+  | "unpackLayer"
+  | "unpackTar"
+  | "generateLayer"
+  | "packFsLayer"
+  | "buildEnvironment"
+  | "runLayer"
+  | "generateLabels"
 >;
 
 export interface StageOptions {
@@ -61,6 +67,19 @@ export function realStages(opts: StageOptions): StageFunctions {
     async generateLayer(input, o) {
       const g = await generateLayer(input, { sourceDateEpoch: o.sourceDateEpoch, log: opts.log });
       if (!g) return undefined;
+      return {
+        stream: g.stream,
+        done: g.done.then((d) => ({ ...d, diffId: d.diffId as Digest, digest: d.digest as Digest })),
+      };
+    },
+    async packFsLayer(dir, o) {
+      const pack = o.type === "squashfs" ? generateSquashfs : generateErofs;
+      const g = (await pack(dir, {
+        sourceDateEpoch: o.sourceDateEpoch,
+        verity: o.verity,
+        keepEmpty: true,
+        log: opts.log,
+      }))!;
       return {
         stream: g.stream,
         done: g.done.then((d) => ({ ...d, diffId: d.diffId as Digest, digest: d.digest as Digest })),

@@ -2,7 +2,10 @@
  * `build(opts)`: every layer of a stacker file (and its prerequisites) in dependency order, under
  * the stacker-dir lock, with the build cache in front of each layer.
  */
-import { BuildError } from "../util/errors.ts";
+import { BuildError, NotImplementedError } from "../util/errors.ts";
+import { erofsSupported, veritySupported } from "../layer/mod.ts";
+import { LayerConverter } from "./layer_conversion.ts";
+import { isFsLayerType, type LayerType, parseLayerTypes } from "./layer_types.ts";
 import { silentLogger } from "../util/log.ts";
 import type { Logger } from "../util/log.ts";
 import { STACKER_VERSION } from "../util/version.ts";
@@ -34,8 +37,13 @@ export interface BuildOptions {
   readonly onRunFailure?: string;
   /** Default "io.stackeroci". */
   readonly annotationsNamespace?: string;
-  /** Output layer types; only "tar" is built today. */
+  /** Output layer types: "tar" (default), "squashfs", "erofs"; each gets its own tag (`name-squashfs`). */
   readonly layerTypes?: readonly string[];
+  /**
+   * Append dm-verity data to squashfs/erofs layers (default true). Without `veritysetup` on the host the
+   * build warns once and goes on without verity.
+   */
+  readonly verity?: boolean;
   /** The host environment: SOURCE_DATE_EPOCH, build_env_passthrough and the author come from it. */
   readonly env?: Readonly<Record<string, string>>;
   /** Name LXC logs in run failures (`--debug`). */
@@ -81,13 +89,7 @@ export function authorOf(env: Readonly<Record<string, string>>): string {
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const log = opts.log ?? silentLogger;
   sourceDateEpochOf(opts.env ?? {});
-  for (const t of opts.layerTypes ?? ["tar"]) {
-    if (t !== "tar") {
-      throw new BuildError(`Cannot build layer type "${t}": only tar layers are built by stacker-ts yet`, {
-        code: "build.layer-type",
-      });
-    }
-  }
+  await checkLayerTypes(parseLayerTypes(opts.layerTypes));
   await using _lock = await lockDir(opts.stackerDir);
   const plan: PlannedLayer[] = await loadPlan({
     files: opts.stackerFiles ?? ["stacker.yaml"],
@@ -100,11 +102,28 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   return await buildLayers(plan, opts, true);
 }
 
+/** Refuses types this host cannot produce (before anything is locked or parsed). */
+async function checkLayerTypes(types: readonly LayerType[]): Promise<void> {
+  if (types.includes("erofs") && !(await erofsSupported())) {
+    throw new NotImplementedError("--layer-type erofs without mkfs.erofs (Debian package erofs-utils)");
+  }
+}
+
+/** Whether squashfs/erofs layers get verity data: as asked, unless veritysetup is missing (warned once). */
+async function verityFor(types: readonly LayerType[], wanted: boolean, log: Logger): Promise<boolean> {
+  if (!wanted || !types.some(isFsLayerType)) return false;
+  if (await veritySupported()) return true;
+  log.warn(
+    "veritysetup not found (Debian package cryptsetup-bin): building squashfs/erofs layers without verity",
+  );
+  return false;
+}
+
 /** Scratch dirs a killed build left in the stacker dir (we hold the lock: nobody else uses them). */
 async function removeLeftovers(stackerDir: string): Promise<void> {
   try {
     for await (const e of Deno.readDir(stackerDir)) {
-      if (/^\.(empty|overlay|view|labels)-/.test(e.name)) {
+      if (/^\.(empty|overlay|view|labels|convert)-/.test(e.name)) {
         await Deno.remove(`${stackerDir}/${e.name}`, { recursive: true });
       }
     }
@@ -125,6 +144,8 @@ export async function buildLayers(
   const log = opts.log ?? silentLogger;
   const env = opts.env ?? {};
   const epoch = sourceDateEpochOf(env);
+  const layerTypes = parseLayerTypes(opts.layerTypes);
+  await checkLayerTypes(layerTypes);
   await using _lock = locked ? undefined : await lockDir(opts.stackerDir);
   const services = opts.services ?? await openServices({
     ociDir: opts.ociDir,
@@ -140,12 +161,15 @@ export async function buildLayers(
   const cache = await BuildCache.open(`${opts.stackerDir}/build.cache`, {
     log,
     isValid: async (e) => {
-      const m = e.manifests.tar;
-      if (!m || !(await services.output.hasBlob(m.digest))) return false;
+      const ms = Object.values(e.manifests);
+      if (ms.length === 0) return false;
+      for (const m of ms) if (!(await services.output.hasBlob(m.digest))) return false;
       names ??= new Set((await services.storage.list()).names);
       return names.has(e.snapshot ?? e.name);
     },
   });
+  const verity = await verityFor(layerTypes, opts.verity ?? true, log);
+  const converter = new LayerConverter(opts.stackerDir, services, log);
   const results: LayerResult[] = [];
   for (const planned of plan) {
     opts.signal?.throwIfAborted();
@@ -162,6 +186,9 @@ export async function buildLayers(
         noCache: opts.noCache ?? false,
         requireHash: opts.requireHash ?? false,
         onRunFailure: opts.onRunFailure,
+        layerTypes,
+        verity,
+        converter,
         log,
         signal: opts.signal,
       }),

@@ -33,8 +33,10 @@ export interface CacheKey {
   readonly overlayDirs: Readonly<Record<string, string>>;
   /** sha256 of the sorted environment that reaches the run script. */
   readonly runEnv: string;
-  /** Output layer types requested (sorted). */
+  /** Output layer types requested (sorted). A cached entry with more types still serves fewer. */
   readonly layerTypes: readonly string[];
+  /** dm-verity on squashfs/erofs layers; present only when such a type is requested. */
+  readonly verity?: boolean;
   /** The layer has binds: never a hit. */
   readonly hasBinds: boolean;
 }
@@ -58,13 +60,9 @@ interface CacheFile {
   cache: Record<string, CacheEntry>;
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /**
  * Why `want` does not match `have`, or undefined when it does. Checks in stacker's order:
- * binds, definition, base, epoch, imports, overlay dirs, run environment, layer types.
+ * binds, definition, base, epoch, imports, overlay dirs, run environment, layer types, verity.
  */
 export function compareKeys(have: CacheKey, want: CacheKey): string | undefined {
   if (want.hasBinds) return "rebuilding cached layer due to use of binds in stacker file";
@@ -93,8 +91,11 @@ export function compareKeys(have: CacheKey, want: CacheKey): string | undefined 
     return `cache miss because content of ${changed.length} overlay dirs changed: ${changed.join(", ")}`;
   }
   if (have.runEnv !== want.runEnv) return "cache miss because build environment changed";
-  if (!sameJson(have.layerTypes, want.layerTypes)) {
+  if (!want.layerTypes.every((t) => have.layerTypes.includes(t))) {
     return "missing some cached layer output types, building anyway";
+  }
+  if (want.verity !== undefined && (have.verity ?? false) !== want.verity) {
+    return "cache miss because verity setting changed";
   }
   return undefined;
 }

@@ -5,6 +5,10 @@
  * layout; a build_only one is simply not tagged, so its children start from it like from any image
  * and its diff ships as its own layer in them (§1.12).
  *
+ * Layer types (`--layer-type`): the run's diff is always generated as tar; each other requested
+ * type (squashfs, erofs) gets its own image, tag `name-<type>`, chained on the parent's image of
+ * that type, with every tar layer converted by `LayerConverter` (so all images hold the same files).
+ *
  * Crash safety: outputs appear in dependency order — blobs, then the tag (atomic), then the storage
  * commit, then the cache entry (atomic). A crash at any point leaves the previous tag and cache
  * entry, or an entry whose outputs are all present; the next run rebuilds what it cannot trust.
@@ -18,6 +22,8 @@ import type { BuildCache, CacheEntry, CacheKey, ImportKey } from "./build_cache.
 import { deriveImageConfig, hostArchitecture, hostOs, type NewLayer } from "./image_config.ts";
 import { acquireImports } from "./imports.ts";
 import type { BuildServices, SnapshotPort } from "./services.ts";
+import { LayerConverter, type SourceLayer, type StoredLayer, storeGenerated } from "./layer_conversion.ts";
+import { isFsLayerType, type LayerType, outputTag } from "./layer_types.ts";
 import { treeHash } from "./tree_hash.ts";
 import { resolveInRoot } from "./_in_root.ts";
 import type { LayerDefinition, OverlayDirSpec } from "./types.ts";
@@ -45,6 +51,12 @@ export interface BuildLayerContext {
   readonly noCache: boolean;
   readonly requireHash: boolean;
   readonly onRunFailure?: string;
+  /** Output layer types, validated (`parseLayerTypes`); default ["tar"]. */
+  readonly layerTypes?: readonly LayerType[];
+  /** dm-verity data on squashfs/erofs layers (default false). */
+  readonly verity?: boolean;
+  /** Turns layers into the other types (default: a converter over `stackerDir`). */
+  readonly converter?: LayerConverter;
   readonly log: Logger;
   readonly signal?: AbortSignal;
 }
@@ -52,8 +64,10 @@ export interface BuildLayerContext {
 export interface LayerResult {
   readonly name: string;
   readonly cached: boolean;
-  /** The layer's manifest in the output layout (untagged for build_only). */
+  /** The layer's manifest in the output layout (untagged for build_only), of the first layer type. */
   readonly manifest: Descriptor;
+  /** The manifest of every requested layer type (tags `name`, `name-squashfs`, …). */
+  readonly manifests: Readonly<Partial<Record<LayerType, Descriptor>>>;
   /** Layers this build added to the base (0 when nothing changed). */
   readonly newLayers: number;
 }
@@ -152,28 +166,46 @@ async function buildLayerInner(
     signal: ctx.signal,
   });
 
-  // 2. Base.
+  // 2. Base: the image each output type starts from (a built parent's image of the same type; a
+  // docker/oci base as it is, its layers converted at repack time).
+  const types: readonly LayerType[] = ctx.layerTypes ?? ["tar"];
   const base = await svc.fetchBase(def.from, { os, arch, readStackerPath, log, signal: ctx.signal });
-  let start: StartImage = {};
+  const starts = new Map<LayerType, StartImage>();
   let baseKey = "";
   if (base.kind === "image") {
-    start = { manifest: base.manifest, config: base.config, source: base.layout };
+    for (const t of types) {
+      starts.set(t, { manifest: base.manifest, config: base.config, source: base.layout });
+    }
     baseKey = base.manifestDescriptor.digest;
   } else if (base.kind === "tar") {
     baseKey = base.digest;
   } else if (base.kind === "built") {
     const parent = cache.get(base.tag);
-    const parentManifest = parent?.manifests.tar;
-    if (!parent || !parentManifest) {
+    if (!parent || Object.keys(parent.manifests).length === 0) {
       throw new BuildError(`Cannot build on "${base.tag}": it has not been built`, {
         code: "build.missing-parent",
         context: { layer: def.name, parent: base.tag },
       });
     }
-    const manifest = await svc.output.readJson<Manifest>(parentManifest);
-    start = { manifest, config: await svc.output.readJson<ImageConfig>(manifest.config), source: svc.output };
-    baseKey = parentManifest.digest;
+    for (const t of types) {
+      const parentManifest = parent.manifests[t];
+      if (!parentManifest) {
+        throw new BuildError(`Cannot build on "${base.tag}": it has no ${t} image`, {
+          code: "build.missing-parent",
+          context: { layer: def.name, parent: base.tag, type: t },
+        });
+      }
+      const manifest = await svc.output.readJson<Manifest>(parentManifest);
+      starts.set(t, {
+        manifest,
+        config: await svc.output.readJson<ImageConfig>(manifest.config),
+        source: svc.output,
+      });
+    }
+    baseKey = parentKeyOf(parent.manifests);
   }
+  // The rootfs is unpacked from the tar image when there is one (shared with tar-only builds).
+  const start: StartImage = starts.get("tar") ?? starts.get(types[0]) ?? {};
 
   // 3. Cache lookup.
   const overlayDirs: OverlayDirSpec[] = [...(def.overlayDirs ?? [])];
@@ -196,17 +228,20 @@ async function buildLayerInner(
     imports: imported.keys as Record<string, ImportKey>,
     overlayDirs: overlayKeys,
     runEnv: runEnvHash(runEnv),
-    layerTypes: ["tar"],
+    layerTypes: [...types].sort(),
+    ...(types.some(isFsLayerType) ? { verity: ctx.verity ?? false } : {}),
     hasBinds: (def.binds ?? []).length > 0,
   };
   if (!ctx.noCache) {
     const found = cache.lookup(def.name, key);
     if (found.hit) {
-      const manifest = found.entry.manifests.tar;
-      const tagged = await svc.output.resolve(def.name);
-      if (!def.buildOnly && tagged?.digest !== manifest.digest) await svc.output.tag(def.name, manifest);
-      if (def.buildOnly && tagged) await svc.output.untag(def.name);
-      return { name: def.name, cached: true, manifest, newLayers: 0 };
+      const manifests: Partial<Record<LayerType, Descriptor>> = {};
+      for (const t of types) {
+        const manifest = found.entry.manifests[t];
+        manifests[t] = manifest;
+        await retag(svc, outputTag(def.name, t), def.buildOnly ? undefined : manifest);
+      }
+      return { name: def.name, cached: true, manifest: manifests[types[0]]!, manifests, newLayers: 0 };
     }
   }
 
@@ -224,7 +259,7 @@ async function buildLayerInner(
         );
         if (gen) {
           newLayers.push({
-            ...(await storeGenerated(svc, gen)),
+            ...(await storeGenerated(svc.output, gen)),
             createdBy: `stacker overlay dir for ${def.name}`,
           });
         }
@@ -302,60 +337,135 @@ async function buildLayerInner(
 
   // 7. Repack into one layer (none when nothing changed).
   const own = await svc.generateLayer(snapshot.diff, { sourceDateEpoch: ctx.sourceDateEpoch });
-  if (own) newLayers.push({ ...(await storeGenerated(svc, own)), createdBy: `stacker build of ${def.name}` });
+  if (own) {
+    newLayers.push({ ...(await storeGenerated(svc.output, own)), createdBy: `stacker build of ${def.name}` });
+  }
   log.debug(`generated ${newLayers.length} new layers (${overlayCount} from overlay dirs)`);
 
-  // 8. Config, manifest, tag.
+  // 8. Config, manifest and tag per layer type.
   await svc.storage.commit(def.name);
   let generatedLabels: Record<string, string> | undefined;
   if (def.generateLabels !== undefined) {
     await using tmp = await svc.storage.tempSnapshot(def.name);
     generatedLabels = await svc.generateLabels(def, tmp, { log, signal: ctx.signal });
   }
-  const nl: NewLayer[] = newLayers.map((l) => ({ diffId: l.diffId, createdBy: l.createdBy }));
-  const config = deriveImageConfig(start.config, def, {
-    newLayers: nl,
-    sourceDateEpoch: ctx.sourceDateEpoch,
-    author: ctx.author,
-    generatedLabels,
-  });
-  const baseLayers = start.manifest?.layers ?? [];
-  if (start.source && start.source !== svc.output) await copyBlobs(start.source, svc.output, baseLayers);
-  const configDesc = await svc.output.putJson(config, MediaType.ociConfig);
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: configDesc.mediaType, digest: configDesc.digest, size: configDesc.size },
-    layers: [...baseLayers, ...newLayers.map((l) => l.desc)],
-    annotations: buildAnnotations({
-      base: start.manifest?.annotations,
-      layer: def.annotations,
-      namespace: ctx.annotationsNamespace,
-      stackerYaml: planned.stackerYaml,
-      stackerVersion: ctx.stackerVersion,
-      gitVersion: planned.gitVersion,
-    }),
-  };
-  const manifestDesc = await svc.output.putJson(manifest, MediaType.ociManifest);
-  const plainDesc: Descriptor = {
-    mediaType: manifestDesc.mediaType,
-    digest: manifestDesc.digest,
-    size: manifestDesc.size,
-  };
-  if (!def.buildOnly) await svc.output.tag(def.name, plainDesc);
-  else if (await svc.output.resolve(def.name)) await svc.output.untag(def.name); // it was not build_only before
+  const manifests: Partial<Record<LayerType, Descriptor>> = {};
+  for (const type of types) {
+    const s = starts.get(type) ?? {};
+    const baseLayers = await layersAs(ctx, layersOf(s, svc.output), type, log);
+    const converted = await layersAs(ctx, newLayers.map((l) => ({ ...l, source: svc.output })), type, log);
+    const added = converted.map((l, i) => ({ ...l, createdBy: newLayers[i].createdBy }));
+    const nl: NewLayer[] = added.map((l) => ({ diffId: l.diffId, createdBy: l.createdBy }));
+    // diff_ids of converted base layers are those of the converted blobs
+    const startConfig: ImageConfig | undefined = s.config && {
+      ...s.config,
+      rootfs: { ...s.config.rootfs, diff_ids: baseLayers.map((l) => l.diffId) },
+    };
+    const config = deriveImageConfig(startConfig, def, {
+      newLayers: nl,
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      author: ctx.author,
+      generatedLabels,
+    });
+    const configDesc = await svc.output.putJson(config, MediaType.ociConfig);
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: configDesc.mediaType, digest: configDesc.digest, size: configDesc.size },
+      layers: [...baseLayers.map((l) => l.desc), ...added.map((l) => l.desc)],
+      annotations: buildAnnotations({
+        base: s.manifest?.annotations,
+        layer: def.annotations,
+        namespace: ctx.annotationsNamespace,
+        stackerYaml: planned.stackerYaml,
+        stackerVersion: ctx.stackerVersion,
+        gitVersion: planned.gitVersion,
+      }),
+    };
+    const manifestDesc = await svc.output.putJson(manifest, MediaType.ociManifest);
+    const plainDesc: Descriptor = {
+      mediaType: manifestDesc.mediaType,
+      digest: manifestDesc.digest,
+      size: manifestDesc.size,
+    };
+    manifests[type] = plainDesc;
+    // build_only: untagged (it may have been tagged when it was not build_only before)
+    await retag(svc, outputTag(def.name, type), def.buildOnly ? undefined : plainDesc);
+  }
 
   // 9. Cache entry, last: it vouches for everything above.
   const entry: CacheEntry = {
     name: def.name,
     key,
-    manifests: { tar: plainDesc },
+    manifests: manifests as Record<string, Descriptor>,
     buildOnly: def.buildOnly ?? false,
     snapshot: def.name,
   };
   await cache.put(entry);
   log.info(`filesystem ${def.name} built successfully`);
-  return { name: def.name, cached: false, manifest: plainDesc, newLayers: newLayers.length };
+  return {
+    name: def.name,
+    cached: false,
+    manifest: manifests[types[0]]!,
+    manifests,
+    newLayers: newLayers.length,
+  };
+}
+
+/**
+ * The cache's base key of a built child: the parent's tar manifest (as for tar-only builds), else
+ * every manifest it has. Not the manifests of the requested types: a tar-only build after a
+ * tar+squashfs one must still find the child (its parent hit the cache with both).
+ */
+function parentKeyOf(manifests: Readonly<Record<string, Descriptor>>): string {
+  if (manifests.tar) return manifests.tar.digest;
+  return Object.keys(manifests).sort().map((t) => `${t}=${manifests[t].digest}`).join(" ");
+}
+
+/** Points `tag` at `desc` (no write when it already does); removes the tag when `desc` is undefined. */
+async function retag(svc: BuildServices, tag: string, desc: Descriptor | undefined): Promise<void> {
+  const tagged = await svc.output.resolve(tag);
+  if (desc && tagged?.digest !== desc.digest) await svc.output.tag(tag, desc);
+  if (!desc && tagged) await svc.output.untag(tag);
+}
+
+/**
+ * `layers` as `type`, stored in the output layout: kept when they already are of that type (copied
+ * from the base cache), converted otherwise (a docker/oci tar base or the new tar layers in a
+ * squashfs image, a squashfs base in a tar image).
+ */
+async function layersAs(
+  ctx: BuildLayerContext,
+  layers: readonly SourceLayer[],
+  type: LayerType,
+  log: Logger,
+): Promise<StoredLayer[]> {
+  const converter = ctx.converter ?? new LayerConverter(ctx.stackerDir, ctx.services, log);
+  const out: StoredLayer[] = [];
+  for (const layer of layers) {
+    out.push(
+      await converter.convert(layer, {
+        target: type,
+        sourceDateEpoch: ctx.sourceDateEpoch,
+        verity: ctx.verity ?? false,
+        signal: ctx.signal,
+      }),
+    );
+  }
+  return out;
+}
+
+/** The layers of a start image with their diff_ids; BuildError `build.bad-base` when they disagree. */
+function layersOf(s: StartImage, output: BuildServices["output"]): SourceLayer[] {
+  const m = s.manifest;
+  if (!m) return [];
+  const diffIds = s.config?.rootfs.diff_ids ?? [];
+  if (m.layers.length !== diffIds.length) {
+    throw new BuildError(`Cannot use the base: ${m.layers.length} layers but ${diffIds.length} diff_ids`, {
+      code: "build.bad-base",
+    });
+  }
+  return m.layers.map((desc, i) => ({ desc, diffId: diffIds[i], source: s.source ?? output }));
 }
 
 /** An overlay dir whose dest is not "/" staged as a tree rooted at "/". */
@@ -363,36 +473,6 @@ async function stageAt(o: OverlayDirSpec, stackerDir: string): Promise<string> {
   const root = await Deno.makeTempDir({ dir: stackerDir, prefix: ".overlay-" });
   await copyTreeInto(o.source, root + o.dest.replace(/\/+$/, ""));
   return root;
-}
-
-/** Pipes a generated layer into the output layout and checks the store saw the same bytes. */
-async function storeGenerated(
-  svc: BuildServices,
-  gen: {
-    stream: ReadableStream<Uint8Array>;
-    done: Promise<{ diffId: Digest; digest: Digest; size: number; mediaType: string }>;
-  },
-): Promise<{ desc: Descriptor; diffId: Digest }> {
-  const [stored, done] = await Promise.all([svc.output.putBlob(gen.stream), gen.done]);
-  if (stored.digest !== done.digest || stored.size !== done.size) {
-    throw new BuildError(
-      `Cannot store generated layer: stored ${stored.digest} (${stored.size} bytes), generated ${done.digest} (${done.size} bytes)`,
-      { code: "build.layer-mismatch", context: { digest: done.digest } },
-    );
-  }
-  return { desc: { mediaType: done.mediaType, digest: done.digest, size: done.size }, diffId: done.diffId };
-}
-
-/** Copies blobs the output layout lacks from `from` (the base cache), verified as they stream. */
-async function copyBlobs(
-  from: BuildServices["output"],
-  to: BuildServices["output"],
-  blobs: readonly Descriptor[],
-): Promise<void> {
-  for (const b of blobs) {
-    if (await to.hasBlob(b.digest)) continue;
-    await to.putBlob(await from.openBlob(b), { digest: b.digest, size: b.size });
-  }
 }
 
 /** Copies `path` out of the committed layer `layer` to the host path `dest` (stacker:// imports). */

@@ -21,6 +21,10 @@ export { buildAnnotations, DEFAULT_ANNOTATIONS_NAMESPACE, gitVersion } from "./a
 export type { AnnotationOptions } from "./annotations.ts";
 export { acquireImports, importBasename, normalizeHash, placeImport } from "./imports.ts";
 export type { AcquiredImports, AcquireImportsOptions, StackerSourceReader } from "./imports.ts";
+export { isFsLayerType, LAYER_TYPES, layerTypeOf, outputTag, parseLayerTypes } from "./layer_types.ts";
+export type { FsLayerType, LayerType } from "./layer_types.ts";
+export { LayerConverter, storeGenerated } from "./layer_conversion.ts";
+export type { ConvertOptions, SourceLayer, StoredLayer } from "./layer_conversion.ts";
 export { lockDir, lockHolder } from "./lock.ts";
 export type { DirLock } from "./lock.ts";
 export { entryHash, fileDigest, pathHash, treeHash, treeManifest } from "./tree_hash.ts";

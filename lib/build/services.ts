@@ -82,7 +82,22 @@ export interface StoragePort {
 /** A layer generated from a diff: compressed bytes to store once, and their digests when done. */
 export interface GeneratedLayerPort {
   readonly stream: ReadableStream<Uint8Array>;
-  readonly done: Promise<{ diffId: Digest; digest: Digest; size: number; mediaType: string }>;
+  readonly done: Promise<{
+    diffId: Digest;
+    digest: Digest;
+    size: number;
+    mediaType: string;
+    /** Descriptor annotations (the verity root hash of a filesystem-image layer). */
+    annotations?: Record<string, string>;
+  }>;
+}
+
+/** How a filesystem-image layer is packed. */
+export interface PackFsLayerOptions {
+  readonly type: "squashfs" | "erofs";
+  readonly sourceDateEpoch?: number;
+  /** Append dm-verity data and annotate the root hash. */
+  readonly verity: boolean;
 }
 
 /** One run of a layer's script in a container. */
@@ -118,6 +133,12 @@ export interface BuildServices {
     input: SnapshotPort["diff"],
     opts: { sourceDateEpoch?: number },
   ): Promise<GeneratedLayerPort | undefined>;
+  /**
+   * Packs `dir`, an overlay-style tree (whiteouts are 0/0 char devices, opaque dirs carry the
+   * overlay xattr), into one filesystem-image layer, even when `dir` is empty (a converted empty
+   * layer keeps its place in the image).
+   */
+  packFsLayer(dir: string, opts: PackFsLayerOptions): Promise<GeneratedLayerPort>;
   /** The environment the run script sees (spec §1.10). */
   buildEnvironment(layer: LayerDefinition, hostEnv: Readonly<Record<string, string>>): Record<string, string>;
   /** Runs the layer's script; throws RuntimeError naming the layer and file on failure. */

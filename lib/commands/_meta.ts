@@ -10,7 +10,8 @@ import type { CommandMeta } from "./types.ts";
 export const BUILD_META: CommandMeta = {
   name: "build",
   summary: "build the layers of a stacker file",
-  usage: "[-f stacker.yaml] [--substitute K=V]… [--layer-type tar] [--shell-fail] [--no-cache]",
+  usage:
+    "[-f stacker.yaml] [--substitute K=V]… [--layer-type tar|squashfs|erofs]… [--no-verity] [--shell-fail] [--no-cache]",
   flags: [STACKER_FILE_FLAG, ...BUILD_FLAGS],
 };
 

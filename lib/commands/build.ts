@@ -36,6 +36,7 @@ export function buildOptionsOf(ctx: CommandContext, stackerFiles: readonly strin
     onRunFailure: onRunFailureOf(f),
     annotationsNamespace: (f["annotations-namespace"] as string | undefined) ?? "io.stackeroci",
     layerTypes: layerTypes.length > 0 ? layerTypes : ["tar"],
+    verity: !(f["no-verity"] || f["no-squashfs-verity"]),
     env: ctx.env,
     debug: ctx.global.debug,
     log: ctx.log,

@@ -6,7 +6,8 @@
  *   symlinks), verifying each layer's diff_id while the bytes stream.
  * - `generateLayer` turns an overlay upper directory, or a rootfs and its base, into one layer
  *   blob streamed once, with diff_id and digest computed as it flows; undefined when unchanged.
- * - `generateSquashfs` packs an overlay upper directory with mksquashfs (overlay whiteouts kept).
+ * - `generateSquashfs` packs an overlay upper directory with mksquashfs (overlay whiteouts kept),
+ *   optionally with dm-verity data appended (`appendVerity`); `generateErofs` likewise with mkfs.erofs.
  *
  * All errors are `LayerError` with a `code` (`layer.diffid-mismatch`, `layer.unsafe-name`,
  * `layer.bad-hardlink`, `layer.bad-whiteout`, `layer.root-type`, `layer.sparse`, `layer.budget`,
@@ -17,7 +18,16 @@ export { unpackImage, unpackLayer } from "./unpack.ts";
 export type { ImageLayer, LayerOpener, UnpackBudget, UnpackOptions, UnpackStats } from "./unpack.ts";
 export { generateLayer } from "./generate.ts";
 export type { GenerateInput, GenerateOptions } from "./generate.ts";
-export { generateSquashfs, squashfsSupportsZstd } from "./squashfs.ts";
+export {
+  appendVerity,
+  findVeritysetup,
+  generateSquashfs,
+  squashfsSupportsZstd,
+  VERITY_ROOT_HASH_ANNOTATION,
+  veritySupported,
+} from "./squashfs.ts";
 export type { GeneratedLayer, SquashfsOptions } from "./squashfs.ts";
+export { EROFS_MEDIA_TYPE, EROFS_MEDIA_TYPE_PREFIX, erofsSupported, generateErofs } from "./erofs.ts";
+export type { ErofsOptions } from "./erofs.ts";
 export { compressionOf, tarMediaType } from "./_compression.ts";
 export type { Compression } from "./_compression.ts";

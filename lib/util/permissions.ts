@@ -39,6 +39,8 @@ export const HOST_RUN: readonly string[] = [
   "git",
   "mksquashfs",
   "unsquashfs",
+  "veritysetup",
+  "mkfs.erofs",
 ];
 
 /** Shared libraries opened through FFI, by soname. */

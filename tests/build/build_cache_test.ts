@@ -69,6 +69,26 @@ Deno.test("compareKeys() names each reason for a miss", async (t) => {
   assert.equal(compareKeys(key, structuredClone(key)), undefined);
 });
 
+Deno.test("compareKeys() serves fewer layer types from an entry with more, and compares verity", async (t) => {
+  const both: CacheKey = { ...key, layerTypes: ["squashfs", "tar"], verity: true };
+  await t.step("tar only from tar+squashfs: hit", () => {
+    assert.equal(compareKeys(both, key), undefined);
+  });
+  await t.step("squashfs only from tar+squashfs: hit", () => {
+    assert.equal(compareKeys(both, { ...key, layerTypes: ["squashfs"], verity: true }), undefined);
+  });
+  await t.step("tar+squashfs from tar only: miss", () => {
+    assert.equal(compareKeys(key, both), "missing some cached layer output types, building anyway");
+  });
+  await t.step("verity changed: miss", () => {
+    assert.equal(compareKeys(both, { ...both, verity: false }), "cache miss because verity setting changed");
+    assert.equal(
+      compareKeys({ ...both, verity: undefined }, both),
+      "cache miss because verity setting changed",
+    );
+  });
+});
+
 Deno.test("keyDigest() changes with any field", async () => {
   assert.equal(await keyDigest(key), await keyDigest(structuredClone(key)));
   assert.notEqual(await keyDigest(key), await keyDigest({ ...key, runEnv: "x" }));

@@ -5,6 +5,8 @@ import {
   generateSquashfs,
   squashfsSupportsZstd,
   unpackLayer,
+  VERITY_ROOT_HASH_ANNOTATION,
+  veritySupported,
 } from "../../lib/layer/mod.ts";
 import { LayerError } from "../../lib/util/errors.ts";
 import { lgetxattr, lsetxattr, mknod, S_IFCHR } from "../../lib/ffi/libc.ts";
@@ -76,4 +78,59 @@ Deno.test("generateSquashfs() keeps overlay whiteouts, is reproducible, and unpa
 Deno.test("generateSquashfs() of an empty directory is undefined", async () => {
   await using r = await tempRoot();
   assert.equal(await generateSquashfs(r.rootfs), undefined);
+});
+
+Deno.test({
+  name:
+    "generateSquashfs() with verity appends hash data veritysetup verifies, reproducibly, and annotates the root hash",
+  ignore: !(await veritySupported()),
+  fn: async () => {
+    await using r = await tempRoot();
+    const upper = `${r.dir}/upper`;
+    await makeUpper(upper);
+    const plain = await collect((await generateSquashfs(upper, { sourceDateEpoch: 1700000000 }))!);
+    const a = await collect((await generateSquashfs(upper, { sourceDateEpoch: 1700000000, verity: true }))!);
+    const b = await collect((await generateSquashfs(upper, { sourceDateEpoch: 1700000000, verity: true }))!);
+    assert.deepEqual(a.bytes, b.bytes, "same tree, same epoch: same blob, verity included");
+    assert.equal(plain.meta.annotations, undefined);
+    const root = a.meta.annotations?.[VERITY_ROOT_HASH_ANNOTATION];
+    assert.match(root ?? "", /^[0-9a-f]{64}$/);
+    // the squashfs image comes first, unchanged; the hash area follows it
+    assert.ok(a.bytes.length > plain.bytes.length);
+    assert.deepEqual(a.bytes.subarray(0, plain.bytes.length), plain.bytes);
+    assert.equal(a.meta.digest, `sha256:${createHash("sha256").update(a.bytes).digest("hex")}`);
+    assert.equal(a.meta.diffId, a.meta.digest);
+
+    const file = `${r.dir}/layer`;
+    await Deno.writeFile(file, a.bytes);
+    const verify = (hash: string) =>
+      new Deno.Command("veritysetup", {
+        args: ["verify", `--hash-offset=${plain.bytes.length}`, file, file, hash],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    assert.equal((await verify(root!)).success, true, "veritysetup accepts the annotated root hash");
+    assert.equal((await verify("0".repeat(64))).success, false, "and refuses another");
+
+    // the blob still unpacks (unsquashfs ignores the data past the image)
+    const over = `${r.dir}/over`;
+    await unpackLayer(() => ReadableStream.from([a.bytes]), over, {
+      mediaType: a.meta.mediaType,
+      whiteouts: "overlay",
+      diffId: a.meta.diffId,
+    });
+    assert.equal((await Deno.lstat(`${over}/gone`)).isCharDevice, true);
+  },
+});
+
+Deno.test("generateSquashfs() with keepEmpty packs an empty directory", async () => {
+  await using r = await tempRoot();
+  const g = await collect((await generateSquashfs(r.rootfs, { keepEmpty: true }))!);
+  assert.deepEqual([...g.bytes.subarray(0, 4)], [0x68, 0x73, 0x71, 0x73]);
+  const out = `${r.dir}/out`;
+  await unpackLayer(() => ReadableStream.from([g.bytes]), out, {
+    mediaType: g.meta.mediaType,
+    whiteouts: "apply",
+  });
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(out)), []);
 });
