@@ -101,6 +101,9 @@ export const UNPRIV_SETUP_META: CommandMeta = {
 export const CONVERT_META: CommandMeta = {
   name: "convert",
   summary: "convert a Dockerfile into a stacker file (experimental)",
+  usage: "[-i Dockerfile] [-o stacker.yaml] [-s stacker-subs.yaml]",
+  // Text in, text out: no rootfs work, so no user namespace (and no subordinate ids needed).
+  noUserns: true,
   flags: [
     { name: "docker-file", alias: "i", type: "string", default: "Dockerfile", help: "input Dockerfile" },
     { name: "output-file", alias: "o", type: "string", default: "stacker.yaml", help: "output stacker file" },

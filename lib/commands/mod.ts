@@ -26,7 +26,6 @@ import {
   UNPRIV_SETUP_META,
   VERSION_META,
 } from "./_meta.ts";
-import { stubCommand } from "./_stubs.ts";
 import type { CommandDef, CommandEntry, CommandMeta } from "./types.ts";
 
 /** A table entry: `meta` now, the implementation from `load` when the command runs. */
@@ -46,7 +45,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy(GC_META, async () => (await import("./gc.ts")).gcCommand),
   lazy(CHECK_META, async () => (await import("./check.ts")).checkCommand),
   lazy(UNPRIV_SETUP_META, async () => (await import("./unpriv_setup.ts")).unprivSetupCommand),
-  lazy(CONVERT_META, () => Promise.resolve(stubCommand(CONVERT_META))),
+  lazy(CONVERT_META, async () => (await import("./convert.ts")).convertCommand),
   lazy(VERSION_META, async () => (await import("./version.ts")).versionCommand),
   lazy(INTERNAL_RUN_META, async () => (await import("./internal_run.ts")).internalRunCommand),
 ];
