@@ -33,7 +33,7 @@ if (import.meta.main && Deno.args.filter((a) => a !== "--internal-userns")[0] ==
       logFile: `${base}/lxc.log`,
       lxcPath: `${base}/lxc`,
       busybox: "/bin/busybox",
-    }, { helper: [...deno, `${root}tests/runtime/_helper_main.ts`] });
+    }, { helper: [...deno, `${root}cli.ts`, "internal-run"] }); // the helper a build starts
     if (r.exitCode !== 0) throw new Error(`/bin/true exited ${r.exitCode}`);
   }
 }
