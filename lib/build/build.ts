@@ -11,7 +11,13 @@ import type { Logger } from "../util/log.ts";
 import { STACKER_VERSION } from "../util/version.ts";
 import { DEFAULT_ANNOTATIONS_NAMESPACE } from "./annotations.ts";
 import { BuildCache } from "./build_cache.ts";
-import { buildLayer, type LayerResult, type PlannedLayer } from "./build_layer.ts";
+import {
+  buildLayer,
+  type BuildLayerContext,
+  layerCacheLookup,
+  type LayerResult,
+  type PlannedLayer,
+} from "./build_layer.ts";
 import { lockDir } from "./lock.ts";
 import type { BuildServices } from "./services.ts";
 import { loadPlan, openServices } from "./_wiring.ts";
@@ -142,11 +148,34 @@ export async function buildLayers(
   locked = false,
 ): Promise<BuildResult> {
   const log = opts.log ?? silentLogger;
-  const env = opts.env ?? {};
-  const epoch = sourceDateEpochOf(env);
+  sourceDateEpochOf(opts.env ?? {});
   const layerTypes = parseLayerTypes(opts.layerTypes);
   await checkLayerTypes(layerTypes);
   await using _lock = locked ? undefined : await lockDir(opts.stackerDir);
+  const { services, cache, ctx } = await openSession(opts, layerTypes, log);
+  const verity = await verityFor(layerTypes, opts.verity ?? true, log);
+  const results: LayerResult[] = [];
+  for (const planned of plan) {
+    opts.signal?.throwIfAborted();
+    results.push(await buildLayer(planned, { ...ctx, verity }));
+  }
+  // Untagged build_only manifests are roots too: their children and the cache point at them.
+  await services.output.gc(cache.entries().flatMap((e) => Object.values(e.manifests)));
+  return { layers: results };
+}
+
+/**
+ * What every layer of one build shares: the services, the build cache (entries whose outputs are
+ * gone pruned) and the context each layer's key is computed in. `build` and `staleLayers` both
+ * start here, so a layer's key never depends on which of them asks.
+ */
+async function openSession(
+  opts: BuildOptions,
+  layerTypes: readonly LayerType[],
+  log: Logger,
+): Promise<{ services: BuildServices; cache: BuildCache; ctx: BuildLayerContext }> {
+  const env = opts.env ?? {};
+  const epoch = sourceDateEpochOf(env);
   const services = opts.services ?? await openServices({
     ociDir: opts.ociDir,
     stackerDir: opts.stackerDir,
@@ -168,33 +197,79 @@ export async function buildLayers(
       return names.has(e.snapshot ?? e.name);
     },
   });
-  const verity = await verityFor(layerTypes, opts.verity ?? true, log);
-  const converter = new LayerConverter(opts.stackerDir, services, log);
-  const results: LayerResult[] = [];
+  const ctx: BuildLayerContext = {
+    services,
+    cache,
+    stackerDir: opts.stackerDir,
+    hostEnv: env,
+    sourceDateEpoch: epoch,
+    author: epoch !== undefined ? "stacker" : authorOf(env),
+    annotationsNamespace: opts.annotationsNamespace ?? DEFAULT_ANNOTATIONS_NAMESPACE,
+    stackerVersion: STACKER_VERSION,
+    noCache: opts.noCache ?? false,
+    requireHash: opts.requireHash ?? false,
+    onRunFailure: opts.onRunFailure,
+    layerTypes,
+    converter: new LayerConverter(opts.stackerDir, services, log),
+    log,
+    signal: opts.signal,
+  };
+  return { services, cache, ctx };
+}
+
+/** The layers `def` needs built first: its `built` base and the layers of its `stacker://` sources. */
+function dependenciesOf(def: PlannedLayer["def"]): string[] {
+  const urls = [
+    def.from.type === "tar" ? def.from.url : undefined,
+    ...(def.imports ?? []).map((i) => i.path),
+  ];
+  const deps = urls.flatMap((u) => /^stacker:\/\/([^/]+)\//.exec(u ?? "")?.[1] ?? []);
+  if (def.from.type === "built" && def.from.tag) deps.push(def.from.tag);
+  return deps;
+}
+
+/**
+ * The layers of `plan` a build would not take from the cache, each with the build's reason
+ * (`cache miss because …`, `… was not built before`), without building anything: the question
+ * `publish` asks before copying. Only `layers` (default: all) and what they depend on are checked.
+ * A layer on a stale `built` base or reading `stacker://` from a stale layer is stale too (the
+ * build would rebuild that first). The key is the build's own (`layerCacheLookup`), so imports are
+ * acquired and bases fetched as in a build's first steps, under the stacker-dir lock.
+ * `opts.verity` undefined means "as built": the verity choice is a build flag publish cannot know.
+ */
+export async function staleLayers(
+  plan: readonly PlannedLayer[],
+  opts: BuildOptions & { readonly layers?: readonly string[] },
+): Promise<ReadonlyMap<string, string>> {
+  const log = opts.log ?? silentLogger;
+  const layerTypes = parseLayerTypes(opts.layerTypes);
+  await checkLayerTypes(layerTypes);
+  const byName = new Map(plan.map((p) => [p.def.name, p]));
+  const needed = new Set<string>();
+  const want = (name: string) => {
+    if (needed.has(name) || !byName.has(name)) return;
+    needed.add(name);
+    for (const d of dependenciesOf(byName.get(name)!.def)) want(d);
+  };
+  for (const name of opts.layers ?? byName.keys()) want(name);
+  await using _lock = await lockDir(opts.stackerDir);
+  const { cache, ctx } = await openSession(opts, layerTypes, log);
+  const verity = opts.verity === undefined ? undefined : await verityFor(layerTypes, opts.verity, log);
+  const stale = new Map<string, string>();
   for (const planned of plan) {
+    const name = planned.def.name;
+    if (!needed.has(name)) continue;
     opts.signal?.throwIfAborted();
-    results.push(
-      await buildLayer(planned, {
-        services,
-        cache,
-        stackerDir: opts.stackerDir,
-        hostEnv: env,
-        sourceDateEpoch: epoch,
-        author: epoch !== undefined ? "stacker" : authorOf(env),
-        annotationsNamespace: opts.annotationsNamespace ?? DEFAULT_ANNOTATIONS_NAMESPACE,
-        stackerVersion: STACKER_VERSION,
-        noCache: opts.noCache ?? false,
-        requireHash: opts.requireHash ?? false,
-        onRunFailure: opts.onRunFailure,
-        layerTypes,
-        verity,
-        converter,
-        log,
-        signal: opts.signal,
-      }),
-    );
+    const dep = dependenciesOf(planned.def).find((d) => stale.has(d));
+    if (dep !== undefined) {
+      stale.set(name, `layer ${dep} it depends on needs rebuilding`);
+      continue;
+    }
+    const found = await layerCacheLookup(planned, {
+      ...ctx,
+      verity: verity ?? cache.get(name)?.key.verity ?? false,
+    });
+    if (!found.hit) stale.set(name, found.reason);
   }
-  // Untagged build_only manifests are roots too: their children and the cache point at them.
-  await services.output.gc(cache.entries().flatMap((e) => Object.values(e.manifests)));
-  return { layers: results };
+  return stale;
 }

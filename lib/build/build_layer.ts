@@ -18,10 +18,10 @@ import { BuildError, StackerError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { type Descriptor, type Digest, type ImageConfig, type Manifest, MediaType } from "../oci/types.ts";
 import { buildAnnotations } from "./annotations.ts";
-import type { BuildCache, CacheEntry, CacheKey, ImportKey } from "./build_cache.ts";
+import type { BuildCache, CacheEntry, CacheKey, CacheLookup, ImportKey } from "./build_cache.ts";
 import { deriveImageConfig, hostArchitecture, hostOs, type NewLayer } from "./image_config.ts";
-import { acquireImports } from "./imports.ts";
-import type { BuildServices, SnapshotPort } from "./services.ts";
+import { type AcquiredImports, acquireImports } from "./imports.ts";
+import type { BuildServices, FetchedBase, SnapshotPort } from "./services.ts";
 import { LayerConverter, type SourceLayer, type StoredLayer, storeGenerated } from "./layer_conversion.ts";
 import { isFsLayerType, type LayerType, outputTag } from "./layer_types.ts";
 import { treeHash } from "./tree_hash.ts";
@@ -142,11 +142,23 @@ export async function buildLayer(planned: PlannedLayer, ctx: BuildLayerContext):
   }
 }
 
-async function buildLayerInner(
-  planned: PlannedLayer,
-  ctx: BuildLayerContext,
-  log: Logger,
-): Promise<LayerResult> {
+/** What the cache decision of one layer rests on, and what a build on a miss goes on with. */
+interface KeyedLayer {
+  readonly key: CacheKey;
+  readonly imported: AcquiredImports;
+  readonly base: FetchedBase;
+  /** The image each output type starts from (none for scratch and tar bases). */
+  readonly starts: ReadonlyMap<LayerType, StartImage>;
+  readonly overlayDirs: readonly OverlayDirSpec[];
+  readonly runEnv: Record<string, string>;
+}
+
+/**
+ * Steps 1-3 of a layer: imports acquired and hashed, base fetched, overlay dirs hashed, and the
+ * cache key they make. The one place the key is computed: the build and `layerCacheLookup` (the
+ * "needs rebuild" question of publish) both come here, so they cannot disagree.
+ */
+async function keyOf(planned: PlannedLayer, ctx: BuildLayerContext, log: Logger): Promise<KeyedLayer> {
   const { services: svc, cache } = ctx;
   const def = planned.def;
   const os = def.os ?? hostOs();
@@ -204,10 +216,8 @@ async function buildLayerInner(
     }
     baseKey = parentKeyOf(parent.manifests);
   }
-  // The rootfs is unpacked from the tar image when there is one (shared with tar-only builds).
-  const start: StartImage = starts.get("tar") ?? starts.get(types[0]) ?? {};
 
-  // 3. Cache lookup.
+  // 3. The key.
   const overlayDirs: OverlayDirSpec[] = [...(def.overlayDirs ?? [])];
   const overlayKeys: Record<string, string> = {};
   for (const o of overlayDirs) {
@@ -232,6 +242,32 @@ async function buildLayerInner(
     ...(types.some(isFsLayerType) ? { verity: ctx.verity ?? false } : {}),
     hasBinds: (def.binds ?? []).length > 0,
   };
+  return { key, imported, base, starts, overlayDirs, runEnv };
+}
+
+/**
+ * The build's cache decision for one layer without building it: the same key as `buildLayer`
+ * (imports are acquired and the base fetched exactly as the build's first steps do), looked up in
+ * `ctx.cache`. The caller holds the stacker-dir lock, as for a build.
+ */
+export async function layerCacheLookup(planned: PlannedLayer, ctx: BuildLayerContext): Promise<CacheLookup> {
+  const log = ctx.log.with({ layer: planned.def.name });
+  const { key } = await keyOf(planned, ctx, log);
+  return ctx.cache.lookup(planned.def.name, key);
+}
+
+async function buildLayerInner(
+  planned: PlannedLayer,
+  ctx: BuildLayerContext,
+  log: Logger,
+): Promise<LayerResult> {
+  const { services: svc, cache } = ctx;
+  const def = planned.def;
+  const types: readonly LayerType[] = ctx.layerTypes ?? ["tar"];
+  const { key, imported, base, starts, overlayDirs, runEnv } = await keyOf(planned, ctx, log);
+  // The rootfs is unpacked from the tar image when there is one (shared with tar-only builds).
+  const start: StartImage = starts.get("tar") ?? starts.get(types[0]) ?? {};
+
   if (!ctx.noCache) {
     const found = cache.lookup(def.name, key);
     if (found.hit) {

@@ -2,9 +2,9 @@
  * The build: parse → fetch → unpack → run → repack for every layer, with imports, the build cache,
  * image config and annotations; plus inspect, grab and gc.
  */
-export { authorOf, build, buildLayers, sourceDateEpochOf } from "./build.ts";
+export { authorOf, build, buildLayers, sourceDateEpochOf, staleLayers } from "./build.ts";
 export type { BuildOptions, BuildResult, StorageKind } from "./build.ts";
-export { buildLayer, canonicalJson, runEnvHash } from "./build_layer.ts";
+export { buildLayer, canonicalJson, layerCacheLookup, runEnvHash } from "./build_layer.ts";
 export type { BuildLayerContext, LayerResult, PlannedLayer } from "./build_layer.ts";
 export { BuildCache, CACHE_VERSION, compareKeys, keyDigest } from "./build_cache.ts";
 export type { CacheEntry, CacheKey, CacheLookup, ImportKey } from "./build_cache.ts";

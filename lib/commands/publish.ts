@@ -4,7 +4,7 @@
  * matching `-p`); the copying is `transport.publish`.
  */
 import { resolve } from "../util/path.ts";
-import { loadPlan } from "../build/mod.ts";
+import { loadPlan, staleLayers } from "../build/mod.ts";
 import { OciLayout } from "../oci/mod.ts";
 import { publish } from "../transport/mod.ts";
 import { BuildError } from "../util/errors.ts";
@@ -61,17 +61,37 @@ export const publishCommand: CommandDef = {
     const images = plan
       .filter((p) => wanted.has(p.file))
       .map((p) => ({ layer: p.def.name, file: p.file, buildOnly: p.def.buildOnly }));
+    const only = f.image as readonly string[] | undefined;
+    const layerTypes = f["layer-type"] as readonly string[] | undefined;
+    // One cache check for every layer to publish (stale dependencies make their children stale).
+    let stale: Promise<ReadonlyMap<string, string>> | undefined;
+    const needsRebuild = async (layer: string) => {
+      stale ??= staleLayers(plan, {
+        ociDir: ctx.global.ociDir,
+        stackerDir: ctx.global.stackerDir,
+        rootsDir: ctx.global.rootsDir,
+        storageType: ctx.global.storageType,
+        layerTypes: layerTypes && layerTypes.length > 0 ? layerTypes : ["tar"],
+        layers: images.filter((i) => !i.buildOnly && (!only?.length || only.includes(i.layer)))
+          .map((i) => i.layer),
+        env: ctx.env,
+        log: ctx.log,
+        signal: ctx.signal,
+      });
+      return (await stale).has(layer);
+    };
     await publish({
       layout: await OciLayout.open(ctx.global.ociDir),
       url,
       tags,
       images,
-      only: f.image as readonly string[] | undefined,
-      layerTypes: f["layer-type"] as readonly string[] | undefined,
+      only,
+      layerTypes,
       credentials: username !== undefined ? { username, password: password! } : undefined,
       skipTls: Boolean(f["skip-tls"]),
       showOnly: Boolean(f["show-only"]),
       force: Boolean(f.force),
+      needsRebuild,
       env: ctx.env,
       // bars per blob on a terminal; otherwise transport logs one summary line per image
       progress: ctx.global.progress ? makeProgress({ bars: true, log: ctx.log }) : undefined,

@@ -39,6 +39,8 @@ export interface HttpRequest {
   readonly body?: () => Promise<BodyInit | Uint8Array | null> | BodyInit | Uint8Array | null;
   /** Statuses that are retried (default: 408, 429, 5xx). */
   readonly retryStatus?: (status: number) => boolean;
+  /** Attempts after the first [the client's]: 0 when the caller recovers itself (upload chunks). */
+  readonly retries?: number;
 }
 
 const MAX_REDIRECTS = 10;
@@ -47,7 +49,8 @@ export const MAX_SMALL_BODY = 1024 * 1024;
 
 const defaultRetry = (s: number) => s === 408 || s === 429 || (s >= 500 && s <= 599);
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`; rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
@@ -83,8 +86,9 @@ export function backoffMs(attempt: number, s: HttpSettings, retryAfter?: number)
  */
 export async function send(req: HttpRequest, s: HttpSettings): Promise<Response> {
   const retryStatus = req.retryStatus ?? defaultRetry;
+  const retries = req.retries ?? s.retries;
   let lastErr: unknown;
-  for (let attempt = 0; attempt <= s.retries; attempt++) {
+  for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) s.log.debug("retrying", { url: redact(req.url), attempt });
     let res: Response;
     try {
@@ -92,10 +96,10 @@ export async function send(req: HttpRequest, s: HttpSettings): Promise<Response>
     } catch (err) {
       if (s.signal?.aborted || err instanceof RegistryError) throw err;
       lastErr = err;
-      if (attempt < s.retries) await sleep(backoffMs(attempt + 1, s), s.signal);
+      if (attempt < retries) await sleep(backoffMs(attempt + 1, s), s.signal);
       continue;
     }
-    if (retryStatus(res.status) && attempt < s.retries) {
+    if (retryStatus(res.status) && attempt < retries) {
       const wait = backoffMs(attempt + 1, s, retryAfterMs(res.headers.get("retry-after")));
       await res.body?.cancel();
       s.log.debug(`registry answered ${res.status}, waiting ${Math.round(wait)} ms`, {

@@ -1,8 +1,9 @@
 /**
  * A distribution API v2 client for one registry: manifests (verified, platform-resolved), blobs
  * (verified while streaming, resumed with Range), uploads (HEAD skip, cross-repo mount, monolithic
- * or chunked) and auth (anonymous, basic, bearer tokens with scopes and refresh). Network rules
- * (redirects, retries, timeouts, bounded bodies) live in `_http.ts`.
+ * or chunked; an interrupted chunked upload goes on where the registry says it stands) and auth
+ * (anonymous, basic, bearer tokens with scopes and refresh). Network rules (redirects, retries,
+ * timeouts, bounded bodies) live in `_http.ts`.
  */
 import {
   type Descriptor,
@@ -27,6 +28,7 @@ import {
   type HttpSettings,
   redact,
   send,
+  sleep,
   smallBody,
   statusError,
 } from "./_http.ts";
@@ -493,30 +495,7 @@ export class RegistryClient implements Disposable {
     let location = new URL(res.headers.get("location") ?? "", this.#base);
     const noRetry = () => false;
     if (this.#chunkSize !== undefined && desc.size > this.#chunkSize) {
-      let offset = 0;
-      for await (const chunk of rechunk(await open(), this.#chunkSize)) {
-        res = await this.#request(
-          {
-            method: "PATCH",
-            url: location.href,
-            headers: {
-              "content-type": "application/octet-stream",
-              "content-range": `${offset}-${offset + chunk.byteLength - 1}`,
-              "content-length": String(chunk.byteLength),
-            },
-            body: () => chunk,
-            retryStatus: noRetry,
-          },
-          repo,
-          scopes,
-        );
-        if (res.status !== 202) {
-          throw await statusError(res, `upload a chunk of "${desc.digest}" to "${repo}"`);
-        }
-        await res.body?.cancel();
-        offset += chunk.byteLength;
-        location = new URL(res.headers.get("location") ?? location.href, this.#base);
-      }
+      location = await this.#uploadChunks(repo, desc, open, scopes, location, this.#chunkSize);
       location.searchParams.set("digest", desc.digest);
       res = await this.#request(
         {
@@ -551,6 +530,177 @@ export class RegistryClient implements Disposable {
     return "uploaded";
   }
 
+  /**
+   * The PATCH loop of a chunked upload; resolves with the location to finish it at. A chunk that
+   * fails (broken connection, 5xx, 416, 404) is not resent blindly: the registry may have kept part
+   * of it. Its upload location is asked for its progress (`GET` → 204 with `Range: 0-<last>`) and the
+   * upload goes on from the offset it reports, the blob re-opened and skipped to there, with
+   * backoff and at most `retries` failures in a row. When the registry cannot say, or says
+   * something impossible, the upload starts over once from scratch; then it fails.
+   */
+  async #uploadChunks(
+    repo: string,
+    desc: Pick<Descriptor, "digest" | "size">,
+    open: () => Promise<ReadableStream<Uint8Array>>,
+    scopes: string[],
+    first: URL,
+    chunkSize: number,
+  ): Promise<URL> {
+    const what = `"${desc.digest}" to "${repo}"`;
+    let location = first;
+    let restarted = false;
+    let offset = 0;
+    let chunks = rechunk(await open(), chunkSize, 0);
+    let failures = 0;
+    try {
+      while (offset < desc.size) {
+        const next = await chunks.next();
+        if (next.done) {
+          throw new RegistryError(`Cannot upload ${what}: the blob ended at byte ${offset} of ${desc.size}`, {
+            code: "registry.upload-short",
+            context: { repository: repo, digest: desc.digest },
+          });
+        }
+        const chunk = next.value;
+        let failure: unknown;
+        try {
+          const res = await this.#request(
+            {
+              method: "PATCH",
+              url: location.href,
+              headers: {
+                "content-type": "application/octet-stream",
+                "content-range": `${offset}-${offset + chunk.byteLength - 1}`,
+                "content-length": String(chunk.byteLength),
+              },
+              body: () => chunk,
+              retryStatus: () => false,
+              retries: 0,
+            },
+            repo,
+            scopes,
+          );
+          if (res.status === 202) {
+            await res.body?.cancel();
+            offset += chunk.byteLength;
+            location = new URL(res.headers.get("location") ?? location.href, this.#base);
+            failures = 0;
+            continue;
+          }
+          failure = await statusError(res, `upload a chunk of ${what}`);
+          // 404: distribution refuses an upload whose stored size differs from its state (part of a
+          // body arrived, and fetch re-sent the request on a fresh connection by itself)
+          if (!(res.status >= 500 || res.status === 416 || res.status === 404)) throw failure;
+        } catch (err) {
+          if (err === failure || this.#settings.signal?.aborted) throw err;
+          // a RegistryError here is ours (auth, redirects): only a broken connection is recovered
+          if (err instanceof RegistryError && err.code !== "registry.unreachable") throw err;
+          failure = err;
+        }
+        await chunks.return(undefined);
+        const reason = failure instanceof Error ? failure.message : String(failure);
+        failures++;
+        const progress = failures <= this.#settings.retries
+          ? await this.#uploadProgress(repo, scopes, location, failures)
+          : undefined;
+        // The registry holds at least what it acknowledged and at most what it was sent.
+        if (progress && progress.offset >= offset && progress.offset <= offset + chunk.byteLength) {
+          this.#settings.log.info(`resuming upload of ${desc.digest} at byte ${progress.offset}`, {
+            repository: repo,
+            reason,
+          });
+          offset = progress.offset;
+          location = progress.location;
+        } else if (!restarted) {
+          restarted = true;
+          this.#settings.log.info(`restarting upload of ${desc.digest} from scratch`, {
+            repository: repo,
+            reason,
+            registrySays: progress ? `${progress.offset} bytes` : "no progress",
+          });
+          await this.#abandonUpload(repo, scopes, location);
+          location = await this.#startUpload(repo, desc, scopes);
+          offset = 0;
+          failures = 0;
+        } else {
+          throw new RegistryError(
+            `Cannot upload ${what}: it broke at byte ${offset} of ${desc.size} after a restart, and the ` +
+              `registry ${
+                progress ? `reports ${progress.offset} bytes` : "gave no progress to resume from"
+              } (${reason})`,
+            {
+              code: "registry.upload-interrupted",
+              retryable: true,
+              cause: failure,
+              context: { repository: repo, digest: desc.digest, offset: String(offset) },
+            },
+          );
+        }
+        chunks = rechunk(await open(), chunkSize, offset);
+      }
+    } finally {
+      await chunks.return(undefined);
+    }
+    return location;
+  }
+
+  /**
+   * How much of an upload the registry holds: `GET <location>` → 204 with `Range: 0-<last>` and a
+   * fresh `Location`, after backing off. Undefined when it does not answer that way (no resume
+   * support, an expired upload). "0-0" is read as nothing yet (distribution says so for 0 and for
+   * 1 byte); a registry holding 1 byte after all fails the final digest check, it stores nothing wrong.
+   */
+  async #uploadProgress(
+    repo: string,
+    scopes: string[],
+    location: URL,
+    attempt: number,
+  ): Promise<{ offset: number; location: URL } | undefined> {
+    await sleep(backoffMs(attempt, this.#settings), this.#settings.signal);
+    let res: Response;
+    try {
+      res = await this.#request({ method: "GET", url: location.href }, repo, scopes);
+    } catch (err) {
+      if (this.#settings.signal?.aborted) throw err;
+      return undefined;
+    }
+    await res.body?.cancel();
+    const range = res.headers.get("range")?.trim() ?? "";
+    const m = /^(?:bytes=)?0-(\d+)$/.exec(range);
+    if (res.status !== 204 || !m) {
+      this.#settings.log.debug(`no upload progress: registry answered ${res.status} (Range "${range}")`, {
+        repository: repo,
+      });
+      return undefined;
+    }
+    return {
+      offset: m[1] === "0" ? 0 : Number(m[1]) + 1,
+      location: new URL(res.headers.get("location") ?? location.href, this.#base),
+    };
+  }
+
+  /** Starts a plain upload session (POST); resolves with its location. */
+  async #startUpload(repo: string, desc: Pick<Descriptor, "digest">, scopes: string[]): Promise<URL> {
+    const res = await this.#request(
+      { method: "POST", url: this.#url(`${repo}/blobs/uploads/`), headers: { "content-length": "0" } },
+      repo,
+      scopes,
+    );
+    if (res.status !== 202) throw await statusError(res, `start upload of "${desc.digest}" to "${repo}"`);
+    await res.body?.cancel();
+    return new URL(res.headers.get("location") ?? "", this.#base);
+  }
+
+  /** Cancels an upload session we give up on (best effort: it expires anyway). */
+  async #abandonUpload(repo: string, scopes: string[], location: URL): Promise<void> {
+    try {
+      const res = await this.#request({ method: "DELETE", url: location.href, retries: 0 }, repo, scopes);
+      await res.body?.cancel();
+    } catch (err) {
+      if (this.#settings.signal?.aborted) throw err;
+    }
+  }
+
   /** Puts manifest `bytes` under `reference` (a tag or its digest). Push blobs first. */
   async putManifest(repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
     const res = await this.#request(
@@ -571,11 +721,23 @@ export class RegistryClient implements Disposable {
   }
 }
 
-/** Re-cuts a byte stream into chunks of exactly `size` bytes (the last may be shorter). */
-async function* rechunk(stream: ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+/**
+ * Re-cuts a byte stream into chunks of exactly `size` bytes (the last may be shorter), leaving out
+ * its first `skip` bytes (a resumed upload). Returning early cancels the stream.
+ */
+async function* rechunk(
+  stream: ReadableStream<Uint8Array>,
+  size: number,
+  skip: number,
+): AsyncGenerator<Uint8Array> {
   let buf = new Uint8Array(size);
   let fill = 0;
   for await (let piece of stream) {
+    if (skip > 0) {
+      const n = Math.min(skip, piece.byteLength);
+      skip -= n;
+      piece = piece.subarray(n);
+    }
     while (piece.byteLength > 0) {
       const n = Math.min(size - fill, piece.byteLength);
       buf.set(piece.subarray(0, n), fill);

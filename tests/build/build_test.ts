@@ -11,7 +11,7 @@ import { memoryLogger, silentLogger } from "../../lib/util/log.ts";
 import { loadPlan } from "../../lib/build/_wiring.ts";
 import { gitVersion } from "../../lib/build/annotations.ts";
 import type { ImageConfig, Manifest } from "../../lib/oci/types.ts";
-import { authorOf, buildLayers, sourceDateEpochOf } from "../../lib/build/build.ts";
+import { authorOf, buildLayers, sourceDateEpochOf, staleLayers } from "../../lib/build/build.ts";
 import type { PlannedLayer } from "../../lib/build/build_layer.ts";
 import type { LayerDefinition } from "../../lib/build/types.ts";
 import { countingServices } from "./_helpers/counting_services.ts";
@@ -478,5 +478,60 @@ Deno.test({
     assert.equal(strip(manifest.annotations?.["io.stackeroci.stacker.git_version"]), strip(git));
     const names = await e.entries(manifest.layers[1].digest);
     assert.ok(names.includes("etc/myapp/config.json") && names.includes("usr/bin/myapp"), names.join("\n"));
+  },
+});
+
+Deno.test({
+  name: "staleLayers() names what a build would rebuild, with the build's reasons, and builds nothing",
+  ignore: !isRoot,
+  fn: async () => {
+    await using e = await setup();
+    await writeExampleSources(e);
+    const defs: LayerDefinition[] = [
+      ...exampleDefs(e),
+      { name: "other", from: { type: "oci", url: e.base }, run: "touch /other" },
+    ];
+    await e.run(defs, EPOCH);
+    const stale = async (ds: LayerDefinition[], env: Record<string, string>, layers?: string[]) => {
+      const services = await countingServices({
+        ociDir: `${e.dir}/oci`,
+        rootsDir: `${e.dir}/roots`,
+        stackerDir: `${e.dir}/stacker`,
+      });
+      const plan = ds.map((def) => ({ def, file: `${e.src}/stacker.yaml`, stackerYaml: "" }));
+      const r = await staleLayers(plan, {
+        ociDir: `${e.dir}/oci`,
+        stackerDir: `${e.dir}/stacker`,
+        rootsDir: `${e.dir}/roots`,
+        env,
+        layers,
+        services,
+      });
+      assert.deepEqual(services.counters, { unpacks: 0, runs: 0, generated: 0 });
+      return Object.fromEntries(r);
+    };
+    assert.deepEqual(await stale(defs, EPOCH), {});
+    assert.deepEqual(await stale(defs, { SOURCE_DATE_EPOCH: "1700000001" }, ["other"]), {
+      other: "cache miss because SOURCE_DATE_EPOCH changed",
+    });
+
+    await Deno.writeTextFile(`${e.src}/config.json`, '{"greeting": "changed"}\n');
+    assert.deepEqual(await stale(defs, EPOCH), {
+      myapp: `cache miss because import content changed: ${e.src}/config.json`,
+      child: "layer myapp it depends on needs rebuilding",
+    });
+    assert.deepEqual(await stale(defs, EPOCH, ["other"]), {}, "only what was asked and its dependencies");
+    // the build agrees: exactly those two rebuild
+    const built = await e.run(defs, EPOCH);
+    assert.deepEqual(built.result.layers.map((l) => [l.name, l.cached]), [
+      ["myapp", false],
+      ["child", false],
+      ["other", true],
+    ]);
+    assert.deepEqual(await stale(defs, EPOCH), {});
+    const renamed = defs.map((d) => d.name === "child" ? { ...d, name: "child2" } : d);
+    assert.deepEqual(await stale(renamed, EPOCH, ["child2"]), {
+      child2: "cache miss because layer was not built before",
+    });
   },
 });
