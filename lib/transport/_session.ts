@@ -45,7 +45,9 @@ export interface SessionOptions {
 
 /** True for `localhost`, 127.0.0.0/8 and ::1, with or without a port. */
 export function isLoopback(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  // a bare IPv6 address has several colons and no port; otherwise strip `:port`, then brackets
+  const bareV6 = !registry.startsWith("[") && registry.split(":").length > 2;
+  const host = (bareV6 ? registry : registry.replace(/:\d+$/, "")).replace(/^\[|\]$/g, "");
   return host === "localhost" || host.startsWith("127.") || host === "::1";
 }
 
