@@ -4,7 +4,7 @@
  */
 import { NotImplementedError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import type { PlannedLayer } from "./build_layer.ts";
+import type { PlannedLayer } from "./layer_context.ts";
 import type { BuildServices, LayoutPort, SnapshotPort, StoragePort } from "./services.ts";
 import { baseFetcher, realStages } from "./_stages.ts";
 import { OciLayout } from "../oci/mod.ts";

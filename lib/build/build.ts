@@ -11,13 +11,9 @@ import type { Logger } from "../util/log.ts";
 import { STACKER_VERSION } from "../util/version.ts";
 import { DEFAULT_ANNOTATIONS_NAMESPACE } from "./annotations.ts";
 import { BuildCache } from "./build_cache.ts";
-import {
-  buildLayer,
-  type BuildLayerContext,
-  layerCacheLookup,
-  type LayerResult,
-  type PlannedLayer,
-} from "./build_layer.ts";
+import { buildLayer, type LayerResult } from "./build_layer.ts";
+import type { BuildLayerContext, PlannedLayer } from "./layer_context.ts";
+import { layerCacheLookup } from "./layer_key.ts";
 import { lockDir } from "./lock.ts";
 import type { BuildServices } from "./services.ts";
 import { loadPlan, openServices } from "./_wiring.ts";

@@ -4,8 +4,10 @@
  */
 export { authorOf, build, buildLayers, sourceDateEpochOf, staleLayers } from "./build.ts";
 export type { BuildOptions, BuildResult, StorageKind } from "./build.ts";
-export { buildLayer, canonicalJson, layerCacheLookup, runEnvHash } from "./build_layer.ts";
-export type { BuildLayerContext, LayerResult, PlannedLayer } from "./build_layer.ts";
+export { buildLayer } from "./build_layer.ts";
+export type { LayerResult } from "./build_layer.ts";
+export { canonicalJson, layerCacheLookup, runEnvHash } from "./layer_key.ts";
+export type { BuildLayerContext, PlannedLayer } from "./layer_context.ts";
 export { BuildCache, CACHE_VERSION, compareKeys, keyDigest } from "./build_cache.ts";
 export type { CacheEntry, CacheKey, CacheLookup, ImportKey } from "./build_cache.ts";
 export {
