@@ -14,7 +14,7 @@ import { BuildCache } from "./build_cache.ts";
 import { buildLayer, type LayerResult } from "./build_layer.ts";
 import type { BuildLayerContext, PlannedLayer } from "./layer_context.ts";
 import { layerCacheLookup } from "./layer_key.ts";
-import { lockDir } from "./lock.ts";
+import { lockBuildDirs } from "./lock.ts";
 import type { BuildServices } from "./services.ts";
 import { loadPlan, openServices } from "./_wiring.ts";
 
@@ -83,8 +83,8 @@ export function authorOf(env: Readonly<Record<string, string>>): string {
 }
 
 /**
- * Builds every layer of the given stacker files. Takes the stacker-dir lock first (fails fast with
- * the holder's pid), so two builds never interleave. A failing layer stops the build; the tags and
+ * Builds every layer of the given stacker files. Takes the stacker-dir and roots-dir locks first
+ * (fails fast with the holder's pid), so two builds never interleave. A failing layer stops the build; the tags and
  * cache entries of layers built before stay, and the failing layer's previous outputs are untouched.
  * Throws StackerfileError for parse errors (nothing is built), BuildError/RuntimeError/… for a layer.
  */
@@ -92,7 +92,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const log = opts.log ?? silentLogger;
   sourceDateEpochOf(opts.env ?? {});
   await checkLayerTypes(parseLayerTypes(opts.layerTypes));
-  await using _lock = await lockDir(opts.stackerDir);
+  await using _lock = await lockBuildDirs(opts.stackerDir, opts.rootsDir);
   const plan: PlannedLayer[] = await loadPlan({
     files: opts.stackerFiles ?? ["stacker.yaml"],
     substitute: opts.substitute ?? [],
@@ -147,7 +147,7 @@ export async function buildLayers(
   sourceDateEpochOf(opts.env ?? {});
   const layerTypes = parseLayerTypes(opts.layerTypes);
   await checkLayerTypes(layerTypes);
-  await using _lock = locked ? undefined : await lockDir(opts.stackerDir);
+  await using _lock = locked ? undefined : await lockBuildDirs(opts.stackerDir, opts.rootsDir);
   const { services, cache, ctx } = await openSession(opts, layerTypes, log);
   const verity = await verityFor(layerTypes, opts.verity ?? true, log);
   const results: LayerResult[] = [];
@@ -185,12 +185,18 @@ async function openSession(
   let names: Set<string> | undefined;
   const cache = await BuildCache.open(`${opts.stackerDir}/build.cache`, {
     log,
+    debug: opts.debug,
     isValid: async (e) => {
       const ms = Object.values(e.manifests);
       if (ms.length === 0) return false;
       for (const m of ms) if (!(await services.output.hasBlob(m.digest))) return false;
       names ??= new Set((await services.storage.list()).names);
-      return names.has(e.snapshot ?? e.name);
+      if (names.has(e.snapshot ?? e.name)) return true;
+      // The roots dir lost the layer (e.g. `rm -rf roots`): its overlay dir copies went with it.
+      const overlay = Object.keys(e.key.overlayDirs)[0];
+      return overlay !== undefined
+        ? `cache miss because overlay_dir was missing: ${overlay.split(" -> ")[0]}`
+        : false;
     },
   });
   const ctx: BuildLayerContext = {
@@ -248,7 +254,7 @@ export async function staleLayers(
     for (const d of dependenciesOf(byName.get(name)!.def)) want(d);
   };
   for (const name of opts.layers ?? byName.keys()) want(name);
-  await using _lock = await lockDir(opts.stackerDir);
+  await using _lock = await lockBuildDirs(opts.stackerDir, opts.rootsDir);
   const { cache, ctx } = await openSession(opts, layerTypes, log);
   const verity = opts.verity === undefined ? undefined : await verityFor(layerTypes, opts.verity, log);
   const stale = new Map<string, string>();

@@ -29,8 +29,13 @@ export interface CacheKey {
   readonly sourceDateEpoch: number | null;
   /** Import path → its hash, for every import (with or without dest, stacker:// included). */
   readonly imports: Readonly<Record<string, ImportKey>>;
-  /** Overlay dir source → tree hash. */
+  /** Overlay dir (`<source> -> <dest>`) → tree hash. */
   readonly overlayDirs: Readonly<Record<string, string>>;
+  /**
+   * Overlay dir → relative path → hash of that entry (`treeEntries`). Not compared by itself (the
+   * tree hashes above decide); it names the files that changed in the miss message.
+   */
+  readonly overlayDirFiles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** sha256 of the sorted environment that reaches the run script. */
   readonly runEnv: string;
   /** Output layer types requested (sorted). A cached entry with more types still serves fewer. */
@@ -60,11 +65,20 @@ interface CacheFile {
   cache: Record<string, CacheEntry>;
 }
 
+export interface CompareOptions {
+  /** List the changed files of every changed overlay dir (`--debug`), not only of the first two. */
+  readonly debug?: boolean;
+}
+
 /**
  * Why `want` does not match `have`, or undefined when it does. Checks in stacker's order:
  * binds, definition, base, epoch, imports, overlay dirs, run environment, layer types, verity.
+ * An overlay dir miss is several lines, as stacker logs it: the count, then per changed dir
+ * "Changed overlay_dir: <source>", "Contents that changed:" and the changed paths; without
+ * `debug` only two dirs are listed when more than two changed, followed by "and N other
+ * overlay_dirs. use --debug for complete output".
  */
-export function compareKeys(have: CacheKey, want: CacheKey): string | undefined {
+export function compareKeys(have: CacheKey, want: CacheKey, opts: CompareOptions = {}): string | undefined {
   if (want.hasBinds) return "rebuilding cached layer due to use of binds in stacker file";
   if (have.definition !== want.definition) return "cache miss because layer definition was changed";
   if (have.base !== want.base) return "cache miss because base layer changed";
@@ -87,9 +101,7 @@ export function compareKeys(have: CacheKey, want: CacheKey): string | undefined 
   const changed = Object.keys({ ...have.overlayDirs, ...want.overlayDirs })
     .filter((s) => have.overlayDirs[s] !== want.overlayDirs[s])
     .sort();
-  if (changed.length > 0) {
-    return `cache miss because content of ${changed.length} overlay dirs changed: ${changed.join(", ")}`;
-  }
+  if (changed.length > 0) return overlayDirsMiss(have, want, changed, opts.debug ?? false);
   if (have.runEnv !== want.runEnv) return "cache miss because build environment changed";
   if (!want.layerTypes.every((t) => have.layerTypes.includes(t))) {
     return "missing some cached layer output types, building anyway";
@@ -100,6 +112,30 @@ export function compareKeys(have: CacheKey, want: CacheKey): string | undefined 
   return undefined;
 }
 
+/** The source part of an overlay dir's key (`<source> -> <dest>`). */
+function overlaySource(dirKey: string): string {
+  const i = dirKey.lastIndexOf(" -> ");
+  return i < 0 ? dirKey : dirKey.slice(0, i);
+}
+
+function overlayDirsMiss(have: CacheKey, want: CacheKey, changed: readonly string[], debug: boolean): string {
+  const lines = [`cache miss because content of ${changed.length} overlay dirs changed:`];
+  for (let i = 0; i < changed.length; i++) {
+    const dir = changed[i];
+    const source = overlaySource(dir);
+    lines.push(`Changed overlay_dir: ${source}`, "Contents that changed:");
+    const before = have.overlayDirFiles?.[dir] ?? {};
+    const after = want.overlayDirFiles?.[dir] ?? {};
+    const paths = Object.keys({ ...before, ...after }).filter((p) => before[p] !== after[p]).sort();
+    for (const p of paths) lines.push(`${source.replace(/\/+$/, "")}/${p}`);
+    if (!debug && i === 1 && changed.length > 2) {
+      lines.push(`and ${changed.length - 2} other overlay_dirs. use --debug for complete output`);
+      break;
+    }
+  }
+  return lines.join("\n");
+}
+
 /** A content hash of a key, so that a built child's base key changes whenever its parent's does. */
 export async function keyDigest(key: CacheKey): Promise<string> {
   const bytes = new TextEncoder().encode(JSON.stringify(key));
@@ -107,13 +143,33 @@ export async function keyDigest(key: CacheKey): Promise<string> {
   return "sha256:" + Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * Whether `e` has the shape of a CacheEntry (as far as lookups and pruning read it). A file of our
+ * version can still hold anything (edited by hand, written by a broken tool): such entries are
+ * dropped instead of crashing the build.
+ */
+function isEntryShape(e: unknown): e is CacheEntry {
+  if (!isRecord(e) || typeof e.name !== "string" || !isRecord(e.key) || !isRecord(e.manifests)) return false;
+  const k = e.key;
+  const descriptorsOk = Object.values(e.manifests).every((d) => isRecord(d) && typeof d.digest === "string");
+  return descriptorsOk && typeof k.definition === "string" && typeof k.base === "string" &&
+    isRecord(k.imports) && isRecord(k.overlayDirs) && Array.isArray(k.layerTypes);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 export interface OpenCacheOptions {
   readonly log: Logger;
   /**
    * False when an entry's outputs are gone (manifest not in the layout, snapshot deleted):
-   * such entries are pruned on open.
+   * such entries are pruned on open. A string also prunes, and is the reason a lookup of that
+   * layer then gives (stacker's "cache miss because overlay_dir was missing: …").
    */
-  readonly isValid?: (entry: CacheEntry) => boolean | Promise<boolean>;
+  readonly isValid?: (entry: CacheEntry) => boolean | string | Promise<boolean | string>;
+  /** See `CompareOptions.debug`. */
+  readonly debug?: boolean;
 }
 
 /**
@@ -125,16 +181,28 @@ export class BuildCache {
   readonly path: string;
   readonly #entries: Map<string, CacheEntry>;
   readonly #log: Logger;
+  /** Why entries pruned on open are gone, when `isValid` said so. */
+  readonly #pruned: Map<string, string>;
+  readonly #debug: boolean;
 
-  private constructor(path: string, entries: Map<string, CacheEntry>, log: Logger) {
+  private constructor(
+    path: string,
+    entries: Map<string, CacheEntry>,
+    log: Logger,
+    pruned: Map<string, string>,
+    debug: boolean,
+  ) {
     this.path = path;
     this.#entries = entries;
     this.#log = log;
+    this.#pruned = pruned;
+    this.#debug = debug;
   }
 
   /** Opens (or starts) the cache at `path`; discards a foreign or unreadable file with a warning. */
   static async open(path: string, opts: OpenCacheOptions): Promise<BuildCache> {
     const entries = new Map<string, CacheEntry>();
+    const pruned = new Map<string, string>();
     let text: string | undefined;
     try {
       text = await Deno.readTextFile(path);
@@ -154,15 +222,21 @@ export class BuildCache {
         );
       } else if (parsed && typeof parsed.cache === "object" && parsed.cache !== null) {
         for (const [name, entry] of Object.entries(parsed.cache)) {
-          if (opts.isValid && !(await opts.isValid(entry))) {
+          if (!isEntryShape(entry) || entry.name !== name) {
+            opts.log.debug(`discarding malformed build cache entry`, { layer: name });
+            continue;
+          }
+          const valid = opts.isValid ? await opts.isValid(entry) : true;
+          if (valid !== true) {
             opts.log.debug(`pruning cache entry whose outputs are gone`, { layer: name });
+            if (typeof valid === "string") pruned.set(name, valid);
             continue;
           }
           entries.set(name, entry);
         }
       }
     }
-    return new BuildCache(path, entries, opts.log);
+    return new BuildCache(path, entries, opts.log, pruned, opts.debug ?? false);
   }
 
   /** The entry for `name`, whatever its key. */
@@ -173,7 +247,9 @@ export class BuildCache {
   /** Hit when an entry for `name` exists and its key equals `key`; otherwise the reason (logged at info). */
   lookup(name: string, key: CacheKey): CacheLookup {
     const entry = this.#entries.get(name);
-    const reason = entry ? compareKeys(entry.key, key) : "cache miss because layer was not built before";
+    const reason = entry
+      ? compareKeys(entry.key, key, { debug: this.#debug })
+      : (this.#pruned.get(name) ?? "cache miss because layer was not built before");
     if (entry && reason === undefined) {
       this.#log.info(`found cached layer ${name}`);
       return { hit: true, entry };
@@ -185,6 +261,7 @@ export class BuildCache {
   /** Records `entry` and writes the file atomically. */
   async put(entry: CacheEntry): Promise<void> {
     this.#entries.set(entry.name, entry);
+    this.#pruned.delete(entry.name);
     await this.#save();
   }
 

@@ -13,7 +13,7 @@ import { type AcquiredImports, acquireImports } from "./imports.ts";
 import { type BuildLayerContext, layerTypesOf, type PlannedLayer, type StartImage } from "./layer_context.ts";
 import { isFsLayerType, type LayerType } from "./layer_types.ts";
 import type { FetchedBase } from "./services.ts";
-import { treeHash } from "./tree_hash.ts";
+import { treeHashAndEntries } from "./tree_hash.ts";
 import type { OverlayDirSpec } from "./types.ts";
 import { readFromLayer } from "./_read_from_layer.ts";
 
@@ -118,6 +118,7 @@ export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext):
   // 3. The key.
   const overlayDirs: OverlayDirSpec[] = [...(def.overlayDirs ?? [])];
   const overlayKeys: Record<string, string> = {};
+  const overlayFiles: Record<string, Record<string, string>> = {};
   for (const o of overlayDirs) {
     const st = await Deno.stat(o.source).catch(() => undefined);
     if (!st?.isDirectory) {
@@ -126,7 +127,9 @@ export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext):
         context: { layer: def.name, source: o.source },
       });
     }
-    overlayKeys[`${o.source} -> ${o.dest}`] = await treeHash(o.source);
+    const tree = await treeHashAndEntries(o.source);
+    overlayKeys[`${o.source} -> ${o.dest}`] = tree.hash;
+    overlayFiles[`${o.source} -> ${o.dest}`] = tree.entries;
   }
   const runEnv = svc.buildEnvironment(def, ctx.hostEnv);
   const key: CacheKey = {
@@ -135,6 +138,7 @@ export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext):
     sourceDateEpoch: ctx.sourceDateEpoch ?? null,
     imports: imported.keys as Record<string, ImportKey>,
     overlayDirs: overlayKeys,
+    ...(overlayDirs.length > 0 ? { overlayDirFiles: overlayFiles } : {}),
     runEnv: runEnvHash(runEnv),
     layerTypes: [...types].sort(),
     ...(types.some(isFsLayerType) ? { verity: ctx.verity ?? false } : {}),

@@ -67,3 +67,36 @@ export async function lockDir(dir: string): Promise<DirLock> {
   };
   return { path, release, [Symbol.asyncDispose]: () => Promise.resolve(release()) };
 }
+
+/**
+ * The locks a build holds for its whole run, in this order: the stacker dir's, then the roots
+ * dir's (spec §3.1: two stackers on the same stacker dir *or* roots dir fail fast, "couldn't
+ * acquire lock on …"). One lock when both are the same directory. Released in reverse order.
+ */
+export async function lockBuildDirs(stackerDir: string, rootsDir: string): Promise<AsyncDisposable> {
+  const stacker = await lockDir(stackerDir);
+  if (await sameDir(stackerDir, rootsDir)) return stacker;
+  let roots: DirLock;
+  try {
+    roots = await lockDir(rootsDir);
+  } catch (err) {
+    stacker.release();
+    throw err;
+  }
+  return {
+    [Symbol.asyncDispose]: () => {
+      roots.release();
+      stacker.release();
+      return Promise.resolve();
+    },
+  };
+}
+
+async function sameDir(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = [await Deno.stat(a), await Deno.stat(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // b does not exist yet: lockDir makes it
+  }
+}

@@ -21,7 +21,12 @@ export async function entryHash(path: string): Promise<string> {
 
 /** One line per entry in `dir`, sorted by path; symlinks are recorded, never followed. */
 export async function treeManifest(dir: string): Promise<string[]> {
-  const lines: string[] = [];
+  return (await treeLines(dir)).map(([, line]) => line);
+}
+
+/** `treeManifest` with each line's relative path beside it. */
+async function treeLines(dir: string): Promise<[string, string][]> {
+  const lines: [string, string][] = [];
   async function walk(rel: string): Promise<void> {
     const names: string[] = [];
     for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) names.push(e.name);
@@ -32,12 +37,12 @@ export async function treeManifest(dir: string): Promise<string[]> {
       const st = await Deno.lstat(p);
       const meta = `${(st.mode ?? 0) & 0o7777} ${st.uid ?? 0} ${st.gid ?? 0}`;
       if (st.isSymlink) {
-        lines.push(`${JSON.stringify(r)} l ${meta} ${JSON.stringify(await Deno.readLink(p))}`);
-      } else if (st.isFile) lines.push(`${JSON.stringify(r)} f ${meta} ${await fileDigest(p)}`);
+        lines.push([r, `${JSON.stringify(r)} l ${meta} ${JSON.stringify(await Deno.readLink(p))}`]);
+      } else if (st.isFile) lines.push([r, `${JSON.stringify(r)} f ${meta} ${await fileDigest(p)}`]);
       else if (st.isDirectory) {
-        lines.push(`${JSON.stringify(r)} d ${meta}`);
+        lines.push([r, `${JSON.stringify(r)} d ${meta}`]);
         await walk(r);
-      } else lines.push(`${JSON.stringify(r)} o ${meta}`);
+      } else lines.push([r, `${JSON.stringify(r)} o ${meta}`]);
     }
   }
   await walk("");
@@ -46,9 +51,23 @@ export async function treeManifest(dir: string): Promise<string[]> {
 
 /** `sha256:<hex>` over `treeManifest(dir)`. */
 export async function treeHash(dir: string): Promise<string> {
+  return (await treeHashAndEntries(dir)).hash;
+}
+
+/**
+ * `treeHash(dir)` and, from the same walk, every entry's relative path with a short hash of its
+ * manifest line: two walks of a tree compare entry by entry to name what changed.
+ */
+export async function treeHashAndEntries(
+  dir: string,
+): Promise<{ hash: string; entries: Record<string, string> }> {
   const h = createHash("sha256");
-  for (const line of await treeManifest(dir)) h.update(line + "\n");
-  return `sha256:${h.digest("hex")}`;
+  const entries: Record<string, string> = {};
+  for (const [rel, line] of await treeLines(dir)) {
+    h.update(line + "\n");
+    entries[rel] = createHash("sha256").update(line).digest("hex").slice(0, 16);
+  }
+  return { hash: `sha256:${h.digest("hex")}`, entries };
 }
 
 /** The hash of whatever `path` is: a tree hash for a directory, an entry hash otherwise. */

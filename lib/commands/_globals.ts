@@ -4,6 +4,7 @@
  * `--work-dir` is the base of every dir not set explicitly; all dirs are made absolute.
  */
 import { StackerError } from "../util/errors.ts";
+import { normalize } from "../util/path.ts";
 import type { FlagValues, GlobalOptions, StorageType } from "./types.ts";
 
 interface ConfigFile {
@@ -13,10 +14,9 @@ interface ConfigFile {
   work_dir?: string;
 }
 
+/** `p` made absolute against `cwd` and cleaned (`.`, `..`, `//`), as filepath.Abs does. */
 function absolute(p: string, cwd: string): string {
-  return p.startsWith("/")
-    ? p
-    : `${cwd.replace(/\/$/, "")}/${p}`.replace(/\/\.\//g, "/").replace(/\/\.$/, "");
+  return normalize(p.startsWith("/") ? p : `${cwd}/${p}`);
 }
 
 async function readConfig(path: string, explicit: boolean): Promise<ConfigFile> {
@@ -63,19 +63,16 @@ export async function resolveGlobals(
       : `${env.HOME ?? ""}/.config/stacker/conf.yaml`);
   const cfg = await readConfig(configPath, flags["config"] !== undefined);
   const workDir = (flags["work-dir"] as string | undefined) ?? cfg.work_dir;
-  const base = workDir ? absolute(workDir, cwd) : cwd;
-  const pick = (flag: string, fromCfg: string | undefined, def: string) =>
-    absolute((flags[flag] as string | undefined) ?? (workDir && !flags[flag] ? def : fromCfg ?? def), base);
-  // An explicit flag beats the config file; with --work-dir, unset dirs are placed under it.
-  const stackerDir = flags["stacker-dir"] !== undefined
-    ? absolute(flags["stacker-dir"] as string, cwd)
-    : pick("stacker-dir", cfg.stacker_dir, ".stacker");
-  const ociDir = flags["oci-dir"] !== undefined
-    ? absolute(flags["oci-dir"] as string, cwd)
-    : pick("oci-dir", cfg.oci_dir, "oci");
-  const rootsDir = flags["roots-dir"] !== undefined
-    ? absolute(flags["roots-dir"] as string, cwd)
-    : pick("roots-dir", cfg.rootfs_dir, "roots");
+  // As stacker: an explicit flag wins, then the config file's value, then the default, which
+  // --work-dir (flag or config) moves under itself. Relative paths are taken from the cwd.
+  const pick = (flag: string, fromCfg: string | undefined, def: string) => {
+    const explicit = (flags[flag] as string | undefined) ?? fromCfg;
+    if (explicit !== undefined && explicit !== "") return absolute(explicit, cwd);
+    return workDir ? absolute(def, absolute(workDir, cwd)) : absolute(def, cwd);
+  };
+  const stackerDir = pick("stacker-dir", cfg.stacker_dir, ".stacker");
+  const ociDir = pick("oci-dir", cfg.oci_dir, "oci");
+  const rootsDir = pick("roots-dir", cfg.rootfs_dir, "roots");
   if (rootsDir.includes(":")) {
     throw new StackerError(`Cannot use roots dir "${rootsDir}": it must not contain ":"`, {
       code: "cli.roots-dir",

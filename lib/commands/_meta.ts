@@ -132,3 +132,13 @@ export const INTERNAL_RUN_META: CommandMeta = {
   noUserns: true,
   flags: [],
 };
+
+export const INTERNAL_GO_META: CommandMeta = {
+  name: "internal-go",
+  summary: "stacker's helper entry points for scripts and test suites (internal)",
+  usage: "cp|chmod|chown|check-aa-profile|testsuite-check-overlay|copy|atomfs ARGS…",
+  hidden: true,
+  // Each subcommand acts on the host as the caller (testsuite-check-overlay reports on the host).
+  noUserns: true,
+  flags: [],
+};

@@ -20,6 +20,7 @@ import {
   GC_META,
   GRAB_META,
   INSPECT_META,
+  INTERNAL_GO_META,
   INTERNAL_RUN_META,
   PUBLISH_META,
   RECURSIVE_BUILD_META,
@@ -48,6 +49,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy(CONVERT_META, async () => (await import("./convert.ts")).convertCommand),
   lazy(VERSION_META, async () => (await import("./version.ts")).versionCommand),
   lazy(INTERNAL_RUN_META, async () => (await import("./internal_run.ts")).internalRunCommand),
+  lazy(INTERNAL_GO_META, async () => (await import("./internal_go.ts")).internalGoCommand),
 ];
 
 /** The command called `name` or one of its aliases. */

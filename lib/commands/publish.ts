@@ -3,27 +3,34 @@
  * `oci:<dir>` (spec §2.2). The layers come from the stacker files (`-f`, or every file under `-d`
  * matching `-p`); the copying is `transport.publish`.
  */
-import { resolve } from "../util/path.ts";
+import { join, resolve } from "../util/path.ts";
 import { loadPlan, staleLayers } from "../build/mod.ts";
 import { OciLayout } from "../oci/mod.ts";
+import { DEFAULT_STACKER_FILE_PATTERN, findStackerFiles } from "../stackerfile/mod.ts";
 import { publish } from "../transport/mod.ts";
 import { BuildError } from "../util/errors.ts";
 import { makeProgress } from "../util/progress.ts";
 import { PUBLISH_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
-/** Stacker files under `dir` whose full path matches `pattern` (symlinks are not followed). */
-export async function findStackerFiles(dir: string, pattern: RegExp): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for await (const e of Deno.readDir(d)) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else if (e.isFile && pattern.test(p)) out.push(p);
-    }
-  };
-  await walk(resolve(dir));
-  return out.sort();
+/**
+ * The stacker files to publish, absolute (to load them) with the path as the user spelled it (for
+ * `would publish: <file> …` and `will not publish: <file> …`, which scripts match as stacker prints
+ * them: the `-f` argument as given, or the `-d` directory joined with the path found under it).
+ */
+export async function publishFiles(
+  stackerFile: string,
+  searchDir: string | undefined,
+  pattern: string,
+): Promise<{ abs: string; shown: string }[]> {
+  if (!searchDir) return [{ abs: resolve(stackerFile), shown: stackerFile }];
+  const found = await findStackerFiles(searchDir, pattern);
+  // findStackerFiles walks the real path of the directory: show the part below it under -d as given.
+  const root = await Deno.realPath(searchDir);
+  return found.map((abs) => ({
+    abs,
+    shown: abs.startsWith(root + "/") ? join(searchDir, abs.slice(root.length + 1)) : abs,
+  }));
 }
 
 function usage(msg: string): BuildError {
@@ -42,13 +49,13 @@ export const publishCommand: CommandDef = {
     if ((username === undefined) !== (password === undefined)) {
       throw usage("--username and --password go together");
     }
-    const searchDir = f["search-dir"] as string | undefined;
-    const files = searchDir
-      ? await findStackerFiles(
-        searchDir,
-        new RegExp((f["stacker-file-pattern"] as string) ?? "\\/stacker.yaml$"),
-      )
-      : [resolve((f["stacker-file"] as string | undefined) ?? "stacker.yaml")];
+    const found = await publishFiles(
+      (f["stacker-file"] as string | undefined) ?? "stacker.yaml",
+      (f["search-dir"] as string | undefined) || undefined,
+      (f["stacker-file-pattern"] as string | undefined) ?? DEFAULT_STACKER_FILE_PATTERN,
+    );
+    const files = found.map((x) => x.abs);
+    const shown = new Map(found.map((x) => [x.abs, x.shown]));
     const plan = await loadPlan({
       files,
       substitute: (f.substitute as readonly string[] | undefined) ?? [],
@@ -57,10 +64,9 @@ export const publishCommand: CommandDef = {
       dirs: { ociDir: ctx.global.ociDir, stackerDir: ctx.global.stackerDir, rootsDir: ctx.global.rootsDir },
       log: ctx.log,
     });
-    const wanted = new Set(files.map((p) => resolve(p)));
     const images = plan
-      .filter((p) => wanted.has(p.file))
-      .map((p) => ({ layer: p.def.name, file: p.file, buildOnly: p.def.buildOnly }));
+      .filter((p) => shown.has(p.file))
+      .map((p) => ({ layer: p.def.name, file: shown.get(p.file), buildOnly: p.def.buildOnly }));
     const only = f.image as readonly string[] | undefined;
     const layerTypes = f["layer-type"] as readonly string[] | undefined;
     // One cache check for every layer to publish (stale dependencies make their children stale).

@@ -23,7 +23,8 @@ export type BuildPlanFn = (plan: BuildPlan, ctx: CommandContext) => Promise<void
 /** The ordered plan of the stacker files `recursive-build` finds with the flags of `ctx`. */
 export async function recursivePlan(ctx: CommandContext): Promise<BuildPlan> {
   const f = ctx.flags;
-  const dir = (f["search-dir"] as string | undefined) || ctx.global.workDir || Deno.cwd();
+  // The default is the cwd, as in stacker, also with --work-dir (that is where output goes, not input).
+  const dir = (f["search-dir"] as string | undefined) || Deno.cwd();
   const pattern = (f["stacker-file-pattern"] as string | undefined) || DEFAULT_STACKER_FILE_PATTERN;
   const files = await findStackerFiles(dir, pattern);
   if (files.length === 0) {

@@ -70,7 +70,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const parsed = parseArgs(argv, GLOBAL_FLAGS, (name) => findCommand(name)?.flags);
     if (parsed.flags["version"] && parsed.command === undefined) {
-      io.stdout(`stacker ${STACKER_VERSION} (stacker-ts)\n`);
+      const { versionLine } = await import("./version.ts");
+      io.stdout(`${await versionLine()}\n`);
       return 0;
     }
     if (parsed.command === undefined) {
@@ -83,10 +84,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         code: "cli.unknown-command",
       });
     }
-    if (parsed.flags["help"]) {
-      io.stdout(commandHelp(cmd) + "\n");
-      return 0;
-    }
+    // As stacker (urfave/cli runs the app's Before ahead of a command's help): the global flags are
+    // checked and the logger made first, so `--debug --quiet build --help` fails and
+    // `--debug build --help` logs the version line (scripts grep for "stacker version").
     const globals = await resolveGlobals(parsed.flags, io.env, io.cwd);
     debug = globals.debug;
     const epoch = io.env.SOURCE_DATE_EPOCH;
@@ -97,6 +97,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const level: LogLevel = globals.debug ? "debug" : globals.quiet ? "error" : "info";
     const log = makeLogger(level, io, globals.logFile, Boolean(parsed.flags["log-timestamp"]));
+    // The re-executed child would repeat it: the outer process has logged it already.
+    if (!globals.internalUserns) log.debug(`stacker version ${STACKER_VERSION}`);
+    if (parsed.flags["help"]) {
+      io.stdout(commandHelp(cmd) + "\n");
+      return 0;
+    }
     if (!cmd.noUserns && !globals.internalUserns) {
       // userns.ts alone, not runtime/mod.ts: the barrel also loads the container runner (FFI,
       // node:fs; ~25 ms) that only the commands which run containers need, and they import it.

@@ -1,12 +1,25 @@
-/** `stacker version`: prints the version line. */
+/** `stacker version` and `stacker --version`: one line, `stacker <version> liblxc <version>`. */
 import { STACKER_VERSION } from "../util/version.ts";
 import { VERSION_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
+/**
+ * The version line in stacker's format, so scripts that parse it keep working. liblxc is loaded only
+ * here (lazily, through FFI); without it the line still prints, with "unknown".
+ */
+export async function versionLine(): Promise<string> {
+  let lxc = "unknown";
+  try {
+    const { lxcVersion } = await import("../ffi/liblxc.ts");
+    lxc = lxcVersion();
+  } catch { /* no liblxc on this host: the version line is still useful */ }
+  return `stacker ${STACKER_VERSION} liblxc ${lxc}`;
+}
+
 export const versionCommand: CommandDef = {
   ...VERSION_META,
-  run(ctx) {
-    ctx.print(`stacker ${STACKER_VERSION} (stacker-ts)`);
-    return Promise.resolve(0);
+  async run(ctx) {
+    ctx.print(await versionLine());
+    return 0;
   },
 };

@@ -41,11 +41,29 @@ export interface SquashfsOptions {
   log?: Logger;
 }
 
+/**
+ * The environment image tools run with: ours without SOURCE_DATE_EPOCH. Timestamps come from the
+ * options alone (`-mkfs-time`/`-all-time`, `-T`), and mksquashfs refuses to run when the variable
+ * and those flags are both present ("SOURCE_DATE_EPOCH and command line options can't be used at
+ * the same time"), which is exactly the case of `SOURCE_DATE_EPOCH=… stacker build`.
+ */
+function toolEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.SOURCE_DATE_EPOCH;
+  return env;
+}
+
 /** Runs a squashfs/erofs/verity tool; LayerError `code` naming `what` with its output tail on failure. */
 export async function runImageTool(argv: string[], what: string, code = "layer.squashfs"): Promise<string> {
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped" }).output();
+    out = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      env: toolEnv(),
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
   } catch (cause) {
     throw new LayerError(`Cannot ${what}: "${argv[0]}" could not be started`, {
       code,

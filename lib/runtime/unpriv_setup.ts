@@ -83,7 +83,8 @@ export async function unprivSetup(opts: UnprivSetupOptions): Promise<void> {
   const log = opts.log ?? silentLogger;
   try {
     await Deno.lstat(opts.stackerDir);
-    throw new StackerError(`Cannot set up "${opts.stackerDir}": the stacker dir already exists`, {
+    // stacker's own words, kept verbatim for scripts
+    throw new StackerError(`stacker dir ${opts.stackerDir} already exists, aborting setup`, {
       code: "unpriv.stacker-dir-exists",
       context: { stackerDir: opts.stackerDir },
     });

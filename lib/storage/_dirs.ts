@@ -4,6 +4,13 @@
  */
 import { StorageError } from "../util/errors.ts";
 
+/**
+ * The lock file a backend takes around each mutation of the roots dir (waiting for the holder).
+ * Not `.lock`: that one is the command-wide, fail-fast lock a build holds on the roots dir (spec
+ * §3.1), and a second flock on the same file from this process would wait for ourselves.
+ */
+export const STORAGE_LOCK = ".storage.lock";
+
 /** Whether `p` exists (not following a final symlink); errors other than NotFound are thrown. */
 export async function exists(p: string): Promise<boolean> {
   try {

@@ -4,7 +4,8 @@
  * it works on any filesystem, tmpfs included. Diffs are tree pairs (base, rootfs).
  *
  * Layout under the roots dir:
- *   .lock                     flock for every mutation (never unlinked)
+ *   .storage.lock             flock for every mutation (never unlinked); `.lock` is the
+ *                             build's own lock, held for a whole command (lib/build/lock.ts)
  *   chains/<key>/rootfs       an unpacked base chain; <key> = sha256 of the chain's digests
  *   work/<name>/rootfs        the writable rootfs of a layer being built; work/<name>/base names its base
  *   built/<name>/rootfs       committed layers, the start of `built` children
@@ -13,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { StorageError } from "../util/errors.ts";
-import { checkName, exists, swapIntoPlace } from "./_dirs.ts";
+import { checkName, exists, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
@@ -139,7 +140,10 @@ export class CopyStorage {
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withFileLock(`${this.#root}/.lock`, fn, { wait: true, what: `roots dir "${this.#root}"` });
+    return withFileLock(`${this.#root}/${STORAGE_LOCK}`, fn, {
+      wait: true,
+      what: `roots dir "${this.#root}"`,
+    });
   }
 
   async #tmpDir(prefix: string): Promise<string> {

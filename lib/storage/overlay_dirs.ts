@@ -6,26 +6,31 @@
  * the upper dir is the layer engine's diff input.
  *
  * Layout under the roots dir:
- *   .lock                        flock for every mutation (never unlinked)
- *   layers/<hex>/overlay         one unpacked layer (digest hex)
+ *   .storage.lock                flock for every mutation (never unlinked); `.lock` is the
+ *                                build's own lock, held for a whole command (lib/build/lock.ts)
+ *   sha256_<hex>/overlay         one unpacked layer (named by its digest, as stacker names them)
  *   work/<name>/{upper,work}     the writable state of a layer being built; lowers.json its lowers
  *   built/<name>/{upper,...}     committed layers: their upper dir becomes a lower dir of children
  *   tmp/…                        half-unpacked layers, throw-away snapshots (removed on open)
  */
 import { StorageError } from "../util/errors.ts";
-import { checkName, exists, swapIntoPlace } from "./_dirs.ts";
+import { checkName, exists, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
 import { type BaseRef, removeTree, type Snapshot, type UnpackFn } from "./copy_dirs.ts";
 
-function hexOf(d: Digest): string {
-  const hex = d.slice(d.indexOf(":") + 1);
-  if (!/^[a-f0-9]{64,128}$/.test(hex)) {
+/** The roots dir entry of an unpacked layer: `sha256_<hex>` (spec §3.1). */
+function layerEntryOf(d: Digest): string {
+  const m = /^(sha256|sha512):([a-f0-9]{64,128})$/.exec(d);
+  if (!m) {
     throw new StorageError(`Cannot use digest "${d}" as a layer directory`, { code: "storage.bad-digest" });
   }
-  return hex;
+  return `${m[1]}_${m[2]}`;
 }
+
+/** Roots dir entries that are unpacked layers (layer names live under work/ and built/, never here). */
+const LAYER_ENTRY_RE = /^sha(256|512)_[a-f0-9]{64,128}$/;
 
 export class OverlayStorage {
   readonly kind = "overlay" as const;
@@ -48,7 +53,7 @@ export class OverlayStorage {
         },
       );
     }
-    for (const d of ["", "/layers", "/work", "/built", "/tmp"]) {
+    for (const d of ["", "/work", "/built", "/tmp"]) {
       await Deno.mkdir(rootsDir + d, { recursive: true });
     }
     const s = new OverlayStorage(rootsDir, log);
@@ -59,17 +64,20 @@ export class OverlayStorage {
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withFileLock(`${this.#root}/.lock`, fn, { wait: true, what: `roots dir "${this.#root}"` });
+    return withFileLock(`${this.#root}/${STORAGE_LOCK}`, fn, {
+      wait: true,
+      what: `roots dir "${this.#root}"`,
+    });
   }
 
   layerDir(d: Digest): string {
-    return `${this.#root}/layers/${hexOf(d)}/overlay`;
+    return `${this.#root}/${layerEntryOf(d)}/overlay`;
   }
 
   async ensureLayers(chain: readonly Digest[], unpack: UnpackFn): Promise<void> {
     await this.#locked(async () => {
       for (let i = 0; i < chain.length; i++) {
-        const dest = `${this.#root}/layers/${hexOf(chain[i])}`;
+        const dest = `${this.#root}/${layerEntryOf(chain[i])}`;
         if (await exists(dest)) continue;
         const tmp = await Deno.makeTempDir({ dir: `${this.#root}/tmp`, prefix: "layer-" });
         try {
@@ -202,12 +210,13 @@ export class OverlayStorage {
 
   async list(): Promise<{ layers: string[]; names: string[] }> {
     const names = async (d: string) => (await Array.fromAsync(Deno.readDir(d))).map((e) => e.name).sort();
-    return { layers: await names(`${this.#root}/layers`), names: await names(`${this.#root}/built`) };
+    const layers = (await names(this.#root)).filter((n) => LAYER_ENTRY_RE.test(n));
+    return { layers, names: await names(`${this.#root}/built`) };
   }
 
   async gc(keep: { chains: Digest[][]; names: string[] }): Promise<{ removed: number }> {
     return await this.#locked(async () => {
-      const keepLayers = new Set(keep.chains.flat().map(hexOf));
+      const keepLayers = new Set(keep.chains.flat().map(layerEntryOf));
       const keepNames = new Set(keep.names);
       // A kept built layer keeps every layer below it.
       for (const n of keepNames) {
@@ -216,7 +225,7 @@ export class OverlayStorage {
             await Deno.readTextFile(`${this.#root}/built/${n}/lowers.json`),
           ) as string[];
           for (const l of lowers) {
-            const m = l.match(/\/layers\/([a-f0-9]+)\/overlay$/);
+            const m = l.match(/\/(sha(?:256|512)_[a-f0-9]+)\/overlay$/);
             if (m) keepLayers.add(m[1]);
             const b = l.match(/\/built\/([^/]+)\/upper$/);
             if (b) keepNames.add(b[1]);
@@ -224,12 +233,14 @@ export class OverlayStorage {
         } catch { /* not built */ }
       }
       let removed = 0;
-      for await (const e of Deno.readDir(`${this.#root}/layers`)) {
-        if (!keepLayers.has(e.name)) {
-          await removeTree(`${this.#root}/layers/${e.name}`);
+      for await (const e of Deno.readDir(this.#root)) {
+        if (LAYER_ENTRY_RE.test(e.name) && !keepLayers.has(e.name)) {
+          await removeTree(`${this.#root}/${e.name}`);
           removed++;
         }
       }
+      // the layer dirs of older versions of this backend
+      await removeTree(`${this.#root}/layers`);
       for await (const e of Deno.readDir(`${this.#root}/built`)) {
         if (!keepNames.has(e.name)) {
           await removeTree(`${this.#root}/built/${e.name}`);
@@ -241,6 +252,7 @@ export class OverlayStorage {
   }
 
   async clean(): Promise<void> {
+    for (const d of (await this.list()).layers) await removeTree(`${this.#root}/${d}`);
     for (const d of ["layers", "work", "built", "tmp"]) await removeTree(`${this.#root}/${d}`);
   }
 }

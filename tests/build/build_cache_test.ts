@@ -54,7 +54,10 @@ Deno.test("compareKeys() names each reason for a miss", async (t) => {
     [
       "overlay dirs",
       { overlayDirs: { "/o1": "x", "/o3": "y" } },
-      "cache miss because content of 3 overlay dirs changed: /o1, /o2, /o3",
+      "cache miss because content of 3 overlay dirs changed:\n" +
+      "Changed overlay_dir: /o1\nContents that changed:\n" +
+      "Changed overlay_dir: /o2\nContents that changed:\n" +
+      "and 1 other overlay_dirs. use --debug for complete output",
     ],
     ["run env", { runEnv: "sha256:other" }, "cache miss because build environment changed"],
     [
@@ -140,6 +143,95 @@ Deno.test("BuildCache.open() discards another version and an unreadable file", a
     await Deno.writeTextFile(path, '{"version": 10');
     assert.deepEqual((await BuildCache.open(path, { log })).entries(), []);
     assert.ok(lines.some((l) => l.includes("discarding unreadable build cache")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compareKeys() lists the changed files of changed overlay dirs: two dirs, all with debug", () => {
+  const dirs = ["/src/d1 -> /usr/local1", "/src/d2 -> /usr/local2", "/src/d3 -> /usr/local3"];
+  const before: CacheKey = {
+    ...key,
+    overlayDirs: Object.fromEntries(dirs.map((d) => [d, "sha256:old"])),
+    overlayDirFiles: Object.fromEntries(dirs.map((d, i) => [d, { [`file${i + 1}.txt`]: "a", same: "s" }])),
+  };
+  const after: CacheKey = {
+    ...key,
+    overlayDirs: Object.fromEntries(dirs.map((d) => [d, "sha256:new"])),
+    overlayDirFiles: Object.fromEntries(
+      dirs.map((
+        d,
+        i,
+      ) => [d, { [`file${i + 1}.txt`]: "b", same: "s", ...(i === 0 ? { "sub/added": "c" } : {}) }]),
+    ),
+  };
+  assert.equal(
+    compareKeys(before, after),
+    [
+      "cache miss because content of 3 overlay dirs changed:",
+      "Changed overlay_dir: /src/d1",
+      "Contents that changed:",
+      "/src/d1/file1.txt",
+      "/src/d1/sub/added",
+      "Changed overlay_dir: /src/d2",
+      "Contents that changed:",
+      "/src/d2/file2.txt",
+      "and 1 other overlay_dirs. use --debug for complete output",
+    ].join("\n"),
+  );
+  const full = compareKeys(before, after, { debug: true })!;
+  assert.match(full, /\/src\/d3\/file3\.txt$/);
+  assert.doesNotMatch(full, /use --debug/);
+  // two changed dirs: both listed, no "other" line
+  const two = { ...after, overlayDirs: { ...after.overlayDirs, [dirs[2]]: "sha256:old" } };
+  assert.equal(
+    compareKeys(before, two)!.split("\n").filter((l) => l.startsWith("Changed overlay_dir")).length,
+    2,
+  );
+  assert.doesNotMatch(compareKeys(before, two)!, /other overlay_dirs/);
+});
+
+Deno.test("BuildCache.open() drops malformed entries of its own version instead of failing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/build.cache`;
+    const { log } = memoryLogger();
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        version: CACHE_VERSION,
+        cache: {
+          a: entry("a"),
+          b: { Name: "b" },
+          c: 5,
+          d: { ...entry("d"), manifests: null },
+          e: entry("x"),
+        },
+      }),
+    );
+    const seen: string[] = [];
+    const c = await BuildCache.open(path, { log, isValid: (e) => (seen.push(e.name), true) });
+    assert.deepEqual(c.entries().map((e) => e.name), ["a"]);
+    assert.deepEqual(seen, ["a"], "isValid only sees well-formed entries");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("BuildCache: an entry pruned with a reason gives that reason on lookup, until put again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/build.cache`;
+    const { log, lines } = memoryLogger();
+    const c = await BuildCache.open(path, { log });
+    await c.put(entry("a"));
+    const reason = "cache miss because overlay_dir was missing: /src/d1";
+    const again = await BuildCache.open(path, { log, isValid: () => reason });
+    assert.deepEqual(again.lookup("a", key), { hit: false, reason });
+    assert.ok(lines.some((l) => l.startsWith(reason)));
+    assert.equal(again.lookup("b", key).hit, false);
+    await again.put(entry("a"));
+    assert.equal(again.lookup("a", key).hit, true);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -535,3 +535,38 @@ Deno.test({
     });
   },
 });
+
+Deno.test("buildLayers() fails fast when another process holds the roots dir lock (`couldn't acquire lock on …`)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "build-test-lock-" });
+  await Deno.mkdir(`${dir}/roots`);
+  // as stacker's env.bats does: `flock` on roots/.lock from a shell, then a build
+  const holder = new Deno.Command("flock", {
+    args: [`${dir}/roots/.lock`, "sh", "-c", "echo locked; exec sleep 60"],
+    stdout: "piped",
+  }).spawn();
+  try {
+    const reader = holder.stdout.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value).trim(), "locked");
+    reader.releaseLock();
+    const err = await buildLayers([], {
+      ociDir: `${dir}/oci`,
+      stackerDir: `${dir}/stacker`,
+      rootsDir: `${dir}/roots`,
+      log: silentLogger,
+    }).then(() => undefined, (e) => e);
+    assert.ok(err instanceof BuildError, String(err));
+    assert.equal(err.code, "build.locked");
+    assert.match(
+      err.message,
+      new RegExp(`^couldn't acquire lock on ${dir}/roots/\\.lock: lock owned by pid \\d+`),
+    );
+    // the stacker dir lock taken first was given back
+    const again = await (await import("../../lib/build/lock.ts")).lockDir(`${dir}/stacker`);
+    again.release();
+  } finally {
+    holder.kill("SIGKILL");
+    await holder.stdout.cancel().catch(() => {});
+    await holder.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { entryHash, fileDigest, pathHash, treeHash, treeManifest } from "../../lib/build/tree_hash.ts";
+import {
+  entryHash,
+  fileDigest,
+  pathHash,
+  treeHash,
+  treeHashAndEntries,
+  treeManifest,
+} from "../../lib/build/tree_hash.ts";
 
 Deno.test("treeHash() follows content, modes, types and links, not mtimes", async () => {
   const dir = await Deno.makeTempDir();
@@ -27,6 +34,27 @@ Deno.test("treeHash() follows content, modes, types and links, not mtimes", asyn
     assert.equal(
       await fileDigest(`${dir}/t/a`),
       "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("treeHashAndEntries() gives treeHash() and one entry per path that changes only with that path", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.writeTextFile(`${dir}/sub/a`, "a");
+    await Deno.writeTextFile(`${dir}/b`, "b");
+    const one = await treeHashAndEntries(dir);
+    assert.equal(one.hash, await treeHash(dir));
+    assert.deepEqual(Object.keys(one.entries).sort(), ["b", "sub", "sub/a"]);
+    await Deno.writeTextFile(`${dir}/sub/a`, "changed");
+    const two = await treeHashAndEntries(dir);
+    assert.notEqual(two.hash, one.hash);
+    assert.deepEqual(
+      Object.keys(one.entries).filter((p) => one.entries[p] !== two.entries[p]),
+      ["sub/a"],
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -34,3 +34,30 @@ Deno.test("check fails naming the Debian package of each missing tool", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("check fails when the roots dir is reached through a symlink anywhere on its path", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.symlink("real", `${dir}/link`);
+    for (const roots of [`${dir}/link/roots`, `${dir}/link/not/yet/roots`, `${dir}/link`]) {
+      const ctx = runtimeCtx({ dir });
+      const code = await checkCommand.run({ ...ctx, global: { ...ctx.global, rootsDir: roots } });
+      assert.equal(code, 1, roots);
+      const want = roots.replace("/link", "/real");
+      assert.ok(
+        ctx.lines.some((l) =>
+          l ===
+            `FAIL roots dir path: ${roots}: roots dir (--roots-dir) path uses symbolic links, use "${want}" instead`
+        ),
+        ctx.lines.join("\n"),
+      );
+    }
+    const ctx = runtimeCtx({ dir });
+    const code = await checkCommand.run({ ...ctx, global: { ...ctx.global, rootsDir: `${dir}/real/roots` } });
+    assert.equal(code, 0, ctx.lines.join("\n"));
+    assert.ok(ctx.lines.includes("ok   roots dir path: no symbolic links"), ctx.lines.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

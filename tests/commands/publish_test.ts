@@ -156,3 +156,55 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "stacker publish names the stacker file as the user gave it (-f as typed, -d joined), as stacker does",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const bb = await busyboxLayout();
+    const dir = await Deno.makeTempDir({ prefix: "cli-publish-shown-" });
+    const cli = async (...args: string[]): Promise<CliRun> => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${import.meta.dirname}/../../cli.ts`, ...args],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+    };
+    try {
+      await Deno.mkdir(`${dir}/builds/one`, { recursive: true });
+      await Deno.mkdir(`${dir}/builds/two`, { recursive: true });
+      await Deno.writeTextFile(
+        `${dir}/builds/one/stacker.yaml`,
+        `one:\n  from:\n    type: oci\n    url: ${bb.dir}:${bb.tag}\n`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/builds/two/stacker.yaml`,
+        `two:\n  from:\n    type: oci\n    url: ${bb.dir}:${bb.tag}\n  build_only: true\n`,
+      );
+      let r = await cli("recursive-build", "-d", "builds");
+      assert.equal(r.code, 0, r.stderr);
+      const url = ["--url", "docker://reg.example.com/", "--tag", "t1", "--show-only"];
+      r = await cli("publish", "-f", "builds/one/stacker.yaml", ...url);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stderr.trimEnd().split("\n").at(-1),
+        "would publish: builds/one/stacker.yaml one to docker://reg.example.com/one:t1",
+      );
+      r = await cli("publish", "-d", "./builds/", ...url);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        /^would publish: builds\/one\/stacker\.yaml one to docker:\/\/reg\.example\.com\/one:t1$/m,
+      );
+      assert.match(r.stderr, /^will not publish: builds\/two\/stacker\.yaml build_only two$/m);
+      r = await cli("publish", "-d", "missing", ...url);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: Cannot search for stacker files: "missing" is not a directory$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

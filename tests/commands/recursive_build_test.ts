@@ -127,3 +127,34 @@ Deno.test("recursive-build builds every stacker file it finds, prerequisites fir
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("recursive-build searches the cwd by default, also with --work-dir (output goes there, not input)", async () => {
+  await using p = await project();
+  const work = await Deno.makeTempDir({ prefix: "recursive-build-work-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../cli.ts", import.meta.url).pathname,
+        "--work-dir",
+        work,
+        "recursive-build",
+        "--order-only",
+        "--substitute",
+        "T=1",
+      ],
+      cwd: p.dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const real = await Deno.realPath(p.dir);
+    assert.deepEqual(new TextDecoder().decode(out.stdout).trimEnd().split("\n"), [
+      `0 build ${real}/base/stacker.yaml: requires: []`,
+      `1 build ${real}/app/stacker.yaml: requires: [${real}/base/stacker.yaml]`,
+    ]);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});

@@ -52,5 +52,33 @@ Deno.test("cli.ts version runs as a process and prints the version", async () =>
     stdout: "piped",
   }).output();
   assert.equal(out.code, 0);
-  assert.match(new TextDecoder().decode(out.stdout), /^stacker \d+\.\d+\.\d+/);
+  assert.match(new TextDecoder().decode(out.stdout), /^stacker \d+\.\d+\.\d+ liblxc \d+\.\d+\S*\n$/);
+});
+
+Deno.test("runCli() checks global flags before a command's --help, as stacker (log.bats)", async () => {
+  const bad = await cli(["--debug", "--quiet", "build", "--help"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^error: .*--debug and --quiet/);
+  const debug = await cli(["--debug", "build", "--help"]);
+  assert.equal(debug.code, 0);
+  assert.match(debug.stdout, /^stacker build/);
+  assert.match(debug.stderr, /stacker version \d+\.\d+\.\d+/);
+  const quiet = await cli(["--quiet", "build", "--help"]);
+  assert.equal(quiet.code, 0);
+  assert.doesNotMatch(quiet.stderr, /stacker version/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli(["--log-file", `${dir}/log`, "--debug", "build", "--help"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, "");
+    assert.match(await Deno.readTextFile(`${dir}/log`), /stacker version/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runCli() --version prints stacker's line: stacker <version> liblxc <version>", async () => {
+  const r = await cli(["--version"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^stacker \d+\.\d+\.\d+ liblxc \d+\.\d+\S*\n$/);
 });

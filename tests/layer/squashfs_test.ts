@@ -134,3 +134,20 @@ Deno.test("generateSquashfs() with keepEmpty packs an empty directory", async ()
   });
   assert.deepEqual(await Array.fromAsync(Deno.readDir(out)), []);
 });
+
+Deno.test("generateSquashfs() works when SOURCE_DATE_EPOCH is set in the environment (`SOURCE_DATE_EPOCH=… stacker build`)", async () => {
+  await using r = await tempRoot();
+  const upper = `${r.dir}/upper`;
+  await makeUpper(upper);
+  const plain = await collect((await generateSquashfs(upper, { sourceDateEpoch: 1700000000 }))!);
+  const before = Deno.env.get("SOURCE_DATE_EPOCH");
+  Deno.env.set("SOURCE_DATE_EPOCH", "1600000000");
+  try {
+    // mksquashfs refuses the variable together with -mkfs-time/-all-time; the options alone decide
+    const withEnv = await collect((await generateSquashfs(upper, { sourceDateEpoch: 1700000000 }))!);
+    assert.deepEqual(withEnv.bytes, plain.bytes);
+  } finally {
+    if (before === undefined) Deno.env.delete("SOURCE_DATE_EPOCH");
+    else Deno.env.set("SOURCE_DATE_EPOCH", before);
+  }
+});

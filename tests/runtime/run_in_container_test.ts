@@ -232,3 +232,37 @@ Deno.test("runInContainer() stops the container when its signal aborts", async (
   assert.deepEqual(await processesWith(`sleep ${marker}`), []);
   assert.deepEqual(await processesWith(s.tag), []);
 });
+
+for (const mode of MODES) {
+  Deno.test(`runInContainer() binds the host's resolv.conf over an overlay rootfs whose etc is only in a lower dir (${mode})`, async () => {
+    await using s = await stand(mode);
+    // the overlay storage's shape: busybox rootfs as the lower dir, an empty upper dir and its work dir
+    const upper = `${s.base}/ov/upper`;
+    await Deno.mkdir(upper, { recursive: true });
+    await Deno.mkdir(`${s.base}/ov/work`);
+    await s.own(`${s.base}/ov`);
+    await assert.rejects(Deno.lstat(`${s.rootfs}/etc/resolv.conf`), "the lower has no resolv.conf");
+    const lxcRootfs = { path: `overlay:${s.rootfs}:${upper}`, options: "userxattr" };
+    const [plain, writer] = await s.run([
+      s.spec(["/bin/sh", "-c", "cat /etc/resolv.conf"], { lxcRootfs }),
+      s.spec(["/bin/sh", "-c", "cat /etc/resolv.conf >/dev/null && echo new > /etc/added"], { lxcRootfs }),
+    ]);
+    assert.equal(plain.exitCode, 0, plain.stderr);
+    assert.equal(plain.stdout, await Deno.readTextFile("/etc/resolv.conf"));
+    assert.equal(writer.exitCode, 0, writer.stderr);
+    // the upper dir holds the run's change and nothing the mount needed
+    const etc = await Array.fromAsync(Deno.readDir(`${upper}/etc`), (e) => e.name);
+    assert.deepEqual(etc, ["added"]);
+    const [lowerEtc, upperEtc] = [await Deno.lstat(`${s.rootfs}/etc`), await Deno.lstat(`${upper}/etc`)];
+    assert.equal(upperEtc.mode, lowerEtc.mode);
+    assert.equal(upperEtc.uid, lowerEtc.uid);
+    await Deno.remove(`${upper}/etc`, { recursive: true });
+    const [again] = await s.run([s.spec(["/bin/sh", "-c", "cat /etc/resolv.conf"], { lxcRootfs })]);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.deepEqual(
+      await Array.fromAsync(Deno.readDir(upper)),
+      [],
+      "an empty run leaves the upper dir empty",
+    );
+  });
+}

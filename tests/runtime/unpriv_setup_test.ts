@@ -29,7 +29,7 @@ Deno.test("unprivSetup() adds ranges once and makes the user's dirs; refuses an 
       const st = await Deno.stat(d);
       assert.deepEqual([st.uid, st.gid], [4321, 4322]);
     }
-    await assert.rejects(unprivSetup(opts), /the stacker dir already exists/);
+    await assert.rejects(unprivSetup(opts), /stacker dir .*\/w\/\.stacker already exists, aborting setup$/);
     assert.equal(await addSubordinateRange(`${dir}/subuid`, "alice", 4321), undefined);
     assert.equal(await addSubordinateRange(`${dir}/subuid`, "bob", 4400), "bob:331072:65536");
   } finally {

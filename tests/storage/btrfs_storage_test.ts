@@ -51,7 +51,7 @@ Deno.test("btrfs storage: ten images from one base unpack it once; chains are re
   assert.deepEqual(await Array.fromAsync(Deno.readDir(chain), (e) => e.name), ["layer1"]);
   assert.equal((await s.list()).names.length, 10);
   await s.clean();
-  assert.deepEqual(await Array.fromAsync(Deno.readDir(roots), (e) => e.name), [".lock"]);
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(roots), (e) => e.name), [".storage.lock"]);
 });
 
 Deno.test("btrfs storage: prepare → change → diff trees → commit → built child, temp snapshot, delete, gc", async () => {
@@ -141,5 +141,5 @@ console.log(JSON.stringify({ n, names: listed.names, left: await Array.fromAsync
     script,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { n: 1, names: ["u0", "u1", "u2"], left: [".lock"] });
+  assert.deepEqual(JSON.parse(r.stdout), { n: 1, names: ["u0", "u1", "u2"], left: [".storage.lock"] });
 });

@@ -115,7 +115,7 @@ Deno.test("CopyStorage gc removes chains and layers nothing keeps; clean removes
     assert.deepEqual((await s.list()).names, ["keep"]);
     assert.equal((await s.list()).layers.length, 2);
     await s.clean();
-    assert.deepEqual((await Array.fromAsync(Deno.readDir(roots))).map((e) => e.name), [".lock"]);
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(roots))).map((e) => e.name), [".storage.lock"]);
   });
 });
 

@@ -44,6 +44,10 @@ Deno.test("OverlayStorage unpacks each layer once and stacks them top first for 
       `overlay:${s.layerDir(d(2))}:${s.layerDir(d(1))}:${roots}/work/img/upper`,
     );
     assert.deepEqual(snap.diff, { kind: "overlay-upper", upper: `${roots}/work/img/upper` });
+    // spec §3.1: one extracted layer is roots/sha256_<hex>/overlay
+    assert.equal(s.layerDir(d(1)), `${roots}/sha256_${"0".repeat(63)}1/overlay`);
+    assert.equal(await Deno.readTextFile(`${roots}/sha256_${"0".repeat(63)}1/overlay/a`), "a");
+    assert.deepEqual((await s.list()).layers, [`sha256_${"0".repeat(63)}1`, `sha256_${"0".repeat(63)}2`]);
   });
 });
 
