@@ -93,8 +93,12 @@ function commandOf(v: CommandValue): string[] {
 
 /** `created` for this build: the epoch if given, else the clock, as RFC 3339 in UTC. */
 export function createdTime(opts: Pick<DeriveConfigOptions, "sourceDateEpoch" | "now">): string {
-  if (opts.sourceDateEpoch !== undefined) return new Date(opts.sourceDateEpoch * 1000).toISOString();
-  return (opts.now ?? new Date()).toISOString();
+  // RFC 3339 as Go writes it (stacker, umoci): whole seconds carry no fraction, so a
+  // SOURCE_DATE_EPOCH build reads "2023-11-14T22:13:20Z" like stacker's reproducible test expects.
+  const t = opts.sourceDateEpoch !== undefined
+    ? new Date(opts.sourceDateEpoch * 1000)
+    : (opts.now ?? new Date());
+  return t.toISOString().replace(/\.000Z$/, "Z");
 }
 
 /**

@@ -178,7 +178,12 @@ async function onPath(name: string, env: Readonly<Record<string, string>>): Prom
   for (const dir of (env.PATH ?? "").split(":")) {
     if (!dir.startsWith("/")) continue;
     const candidate = `${dir.replace(/\/$/, "")}/${name}`;
-    const info = await statOrUndefined(candidate);
+    // A PATH entry this user may not search (root's PATH kept by sudo -E: /root/…) is skipped, as a
+    // shell skips it, instead of failing every unprivileged build.
+    const info = await statOrUndefined(candidate).catch((err) => {
+      if (err instanceof Deno.errors.PermissionDenied) return undefined;
+      throw err;
+    });
     if (info?.isFile && (info.mode ?? 0) & 0o111) found.push(candidate);
   }
   return found;

@@ -122,7 +122,7 @@ Deno.test("deriveImageConfig() sets os/arch, diff_ids and history; the epoch fix
   });
   assert.equal(c.os, "darwin");
   assert.equal(c.architecture, "arm64");
-  assert.equal(c.created, "2023-11-14T22:13:20.000Z");
+  assert.equal(c.created, "2023-11-14T22:13:20Z");
   assert.equal(c.author, "stacker");
   assert.deepEqual(c.rootfs.diff_ids, [base.rootfs.diff_ids[0], diff, diff]);
   assert.deepEqual(c.history?.map((h) => [h.created_by, h.empty_layer ?? false]), [
@@ -137,7 +137,12 @@ Deno.test("deriveImageConfig() sets os/arch, diff_ids and history; the epoch fix
   assert.equal(d.architecture, hostArchitecture());
   assert.equal(d.os, "linux");
   assert.equal(d.author, "root@host");
-  assert.equal(d.created, now.toISOString());
+  assert.equal(d.created, "2024-05-06T07:08:09Z");
+  const ms = deriveImageConfig(undefined, layer(), {
+    newLayers: [],
+    now: new Date("2024-05-06T07:08:09.250Z"),
+  });
+  assert.equal(ms.created, "2024-05-06T07:08:09.250Z");
   assert.deepEqual(d.rootfs.diff_ids, []);
 });
 

@@ -174,7 +174,7 @@ Deno.test("helperStatus() reports where each helper comes from without writing a
 });
 
 Deno.test({
-  name: "findHelper() run by the unprivileged user caches the helper under that user's ~/.cache",
+  name: "findHelper() run by the unprivileged user skips unsearchable PATH dirs and caches under ~/.cache",
   ignore: Deno.uid() !== 0,
   fn: async () => {
     const src = sourceRootForTestUser();
@@ -183,6 +183,8 @@ Deno.test({
     try {
       await Deno.mkdir(`${dir}/home`);
       await Deno.mkdir(`${dir}/embedded`);
+      // a PATH entry the user may not search (like root's /root/.cargo/bin kept by sudo -E)
+      await Deno.mkdir(`${dir}/locked`, { mode: 0o700 });
       await Deno.copyFile(HOST_BUSYBOX, `${dir}/embedded/busybox`);
       await Deno.chown(`${dir}/home`, ids.uid, ids.gid);
       await Deno.chmod(dir, 0o755);
@@ -205,7 +207,7 @@ Deno.test({
           "--allow-env",
           `${dir}/probe.ts`,
         ],
-        { env: { HOME: `${dir}/home`, PATH: "/nonexistent" } },
+        { env: { HOME: `${dir}/home`, PATH: `${dir}/locked:/nonexistent` } },
       );
       assert.equal(r.code, 0, r.stderr);
       const got = JSON.parse(r.stdout) as { p: string; uid: number };
