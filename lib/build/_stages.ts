@@ -8,6 +8,7 @@ import { buildEnvironment, generateLabels, runScript } from "../runtime/mod.ts";
 import { MediaType } from "../oci/types.ts";
 import type { Digest } from "../oci/types.ts";
 import type { Logger } from "../util/log.ts";
+import type { Progress } from "../util/progress.ts";
 import { openFileChunks } from "../util/file_stream.ts";
 import { fetchBase, openBaseCache } from "../transport/mod.ts";
 import type { BuildServices } from "./services.ts";
@@ -125,6 +126,7 @@ export interface FetcherOptions {
   readonly stackerDir: string;
   /** For registry auth files (REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, HOME). */
   readonly env: Readonly<Record<string, string>>;
+  readonly progress?: Progress;
 }
 
 /** The fetch stage over the content-addressed base cache `<stackerDir>/layer-bases/oci`. */
@@ -141,6 +143,7 @@ export function baseFetcher(opts: FetcherOptions): BuildServices["fetchBase"] {
       signal: o.signal,
       readStackerPath: o.readStackerPath,
       env: opts.env,
+      progress: opts.progress,
     });
     return base;
   };

@@ -4,6 +4,7 @@
  */
 import { NotImplementedError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import type { Progress } from "../util/progress.ts";
 import type { PlannedLayer } from "./layer_context.ts";
 import type { BuildServices, LayoutPort, SnapshotPort, StoragePort } from "./services.ts";
 import { baseFetcher, realStages } from "./_stages.ts";
@@ -96,6 +97,8 @@ export interface OpenServicesOptions {
   /** Name LXC logs in run failures. */
   readonly debug?: boolean;
   readonly log: Logger;
+  /** Per-blob progress of base downloads. */
+  readonly progress?: Progress;
 }
 
 /**
@@ -108,7 +111,7 @@ export async function openServices(opts: OpenServicesOptions): Promise<BuildServ
   return {
     output,
     storage,
-    fetchBase: baseFetcher({ stackerDir: opts.stackerDir, env: opts.env ?? {} }),
+    fetchBase: baseFetcher({ stackerDir: opts.stackerDir, env: opts.env ?? {}, progress: opts.progress }),
     ...realStages({ stackerDir: opts.stackerDir, debug: opts.debug, log: opts.log }),
     withHostView: hostViewOf(storage, opts.stackerDir),
   };

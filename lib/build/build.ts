@@ -8,6 +8,7 @@ import { LayerConverter } from "./layer_conversion.ts";
 import { isFsLayerType, type LayerType, parseLayerTypes } from "./layer_types.ts";
 import { silentLogger } from "../util/log.ts";
 import type { Logger } from "../util/log.ts";
+import type { Progress } from "../util/progress.ts";
 import { STACKER_VERSION } from "../util/version.ts";
 import { DEFAULT_ANNOTATIONS_NAMESPACE } from "./annotations.ts";
 import { BuildCache } from "./build_cache.ts";
@@ -51,6 +52,8 @@ export interface BuildOptions {
   /** Name LXC logs in run failures (`--debug`). */
   readonly debug?: boolean;
   readonly log?: Logger;
+  /** Per-blob progress of base downloads (`--progress`); none by default. */
+  readonly progress?: Progress;
   readonly signal?: AbortSignal;
   /** Stage implementations; default: the real ones (for embedding programs and tests of seams). */
   readonly services?: BuildServices;
@@ -180,6 +183,7 @@ async function openSession(
     env,
     debug: opts.debug,
     log,
+    progress: opts.progress,
   });
   await removeLeftovers(opts.stackerDir);
   let names: Set<string> | undefined;

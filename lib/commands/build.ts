@@ -2,6 +2,7 @@
 import { build, type BuildOptions } from "../build/mod.ts";
 import { orderOnly } from "../stackerfile/mod.ts";
 import { BuildError } from "../util/errors.ts";
+import { makeProgress } from "../util/progress.ts";
 import { BUILD_META } from "./_meta.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
 
@@ -40,6 +41,8 @@ export function buildOptionsOf(ctx: CommandContext, stackerFiles: readonly strin
     env: ctx.env,
     debug: ctx.global.debug,
     log: ctx.log,
+    // a bar per base blob on a terminal or with --progress, like publish
+    progress: ctx.global.progress ? makeProgress({ bars: true, log: ctx.log }) : undefined,
     signal: ctx.signal,
   };
 }

@@ -178,7 +178,8 @@ export async function copyImage(
         skipped++;
         continue;
       }
-      const item = opts.progress?.item(d.digest.slice(7, 19), d.size);
+      // containers/image's wording, which scripts grep for (stacker's log test does)
+      const item = opts.progress?.item(`Copying blob ${d.digest.slice(7, 19)}`, d.size);
       await dst.putBlob(d, async () => {
         const s = await src.openBlob(d);
         if (!item) return s;

@@ -193,3 +193,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "stacker --progress build shows a 'Copying blob' line per base blob; without it nothing",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const { startRegistry } = await import("../../scripts/fixtures/mod.ts");
+    await using reg = await startRegistry();
+    const bb = await busyboxLayout();
+    await reg.pushLayout(bb.dir, bb.tag, "bb:1");
+    const dir = await Deno.makeTempDir({ prefix: "cli-progress-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/stacker.yaml`,
+        `a:\n  from:\n    type: docker\n    url: docker://${reg.host}/bb:1\n  run: echo hi\n`,
+      );
+      const run = async (args: string[]) => {
+        const r = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", `${import.meta.dirname}/../../cli.ts`, ...args],
+          cwd: dir,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+        assert.equal(r.code, 0, out);
+        return out;
+      };
+      assert.match(await run(["--progress", "build"]), /Copying blob [0-9a-f]{12}/);
+      await Deno.remove(`${dir}/.stacker`, { recursive: true });
+      assert.doesNotMatch(await run(["build", "--no-cache"]), /Copying blob/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
