@@ -60,7 +60,7 @@ Deno.test("cli.ts runs --help and version from a copy of the tree without deno.j
   await assert.rejects(Deno.stat(`${c.tree}/deno.json`), Deno.errors.NotFound);
   const v = await c.cli(["version"]);
   assert.equal(v.code, 0, v.stderr);
-  assert.match(v.stdout, /^stacker \d+\.\d+\.\d+ \(stacker-ts\)$/m);
+  assert.match(v.stdout, /^stacker \d+\.\d+\.\d+ liblxc \S+$/m);
   const h = await c.cli(["--help"]);
   assert.equal(h.code, 0, h.stderr);
   assert.match(h.stdout, /^Usage: stacker /m);

@@ -115,7 +115,7 @@ Deno.test("cli.ts runs version and --help under the narrow permission set", asyn
   await using w = await narrowWork();
   const v = await w.cli(["version"]);
   assert.equal(v.code, 0, v.stderr);
-  assert.match(v.stdout, /^stacker \d+\.\d+\.\d+ \(stacker-ts\)\n$/);
+  assert.match(v.stdout, /^stacker \d+\.\d+\.\d+ liblxc \S+\n$/);
   assert.equal(v.stderr, "");
   const h = await w.cli(["--help"]);
   assert.equal(h.code, 0, h.stderr);
