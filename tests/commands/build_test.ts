@@ -3,6 +3,7 @@ import { BuildError } from "../../lib/util/errors.ts";
 import { buildCommand, onRunFailureOf } from "../../lib/commands/build.ts";
 import { BUILD_FLAGS } from "../../lib/commands/_flags.ts";
 import { EROFS_MEDIA_TYPE, erofsSupported } from "../../lib/layer/mod.ts";
+import { type CliRun, runCliProcess } from "./_cli_process.ts";
 import {
   busyboxLayout,
   runAsTestUser,
@@ -42,11 +43,6 @@ child:
     echo child > /etc/app/child
 `;
 
-interface CliRun {
-  code: number;
-  stderr: string;
-}
-
 /** Tags of the layout at `dir` in index order, and the manifest of `tag`. */
 async function layoutOf(dir: string, tag?: string) {
   const idx = JSON.parse(await Deno.readTextFile(`${dir}/index.json`)) as {
@@ -70,7 +66,10 @@ async function unsquashfsList(file: string): Promise<string> {
 }
 
 /** The squashfs build through the CLI as `run` sees it (root, or the test user). */
-async function squashfsThroughCli(dir: string, cli: (args: string[]) => Promise<CliRun>): Promise<void> {
+async function squashfsThroughCli(
+  dir: string,
+  cli: (args: string[]) => Promise<Pick<CliRun, "code" | "stderr">>,
+): Promise<void> {
   const built = await cli(["build", "--layer-type", "tar", "--layer-type", "squashfs"]);
   assert.equal(built.code, 0, built.stderr);
   const { tags, manifest } = await layoutOf(`${dir}/oci`, "child-squashfs");
@@ -102,15 +101,7 @@ Deno.test({
   fn: async () => {
     const bb = await busyboxLayout();
     const dir = await Deno.makeTempDir({ prefix: "cli-squashfs-" });
-    const cli = async (args: string[], cwd = dir): Promise<CliRun> => {
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${import.meta.dirname}/../../cli.ts`, ...args],
-        cwd,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
-    };
+    const cli = (args: string[], cwd = dir): Promise<CliRun> => runCliProcess(args, cwd);
     try {
       await Deno.writeTextFile(`${dir}/stacker.yaml`, squashfsYaml(`${bb.dir}:${bb.tag}`));
       const bad = await cli(["build", "--layer-type", "zip"]);
@@ -209,15 +200,9 @@ Deno.test({
         `a:\n  from:\n    type: docker\n    url: docker://${reg.host}/bb:1\n  run: echo hi\n`,
       );
       const run = async (args: string[]) => {
-        const r = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", `${import.meta.dirname}/../../cli.ts`, ...args],
-          cwd: dir,
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-        assert.equal(r.code, 0, out);
-        return out;
+        const r = await runCliProcess(args, dir);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        return r.stdout + r.stderr;
       };
       assert.match(await run(["--progress", "build"]), /Copying blob [0-9a-f]{12}/);
       await Deno.remove(`${dir}/.stacker`, { recursive: true });

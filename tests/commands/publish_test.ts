@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { publishCommand } from "../../lib/commands/publish.ts";
 import { busyboxLayout, startRegistry } from "../../scripts/fixtures/mod.ts";
 
-interface CliRun {
-  code: number;
-  stderr: string;
-}
+import { type CliRun, runCliProcess } from "./_cli_process.ts";
 
 /** `app` on busybox with one import; `child` built on it. */
 const yaml = (base: string, childRun = "echo child > /child") => `
@@ -65,15 +62,7 @@ Deno.test({
     const bb = await busyboxLayout();
     await using reg = await startRegistry();
     const dir = await Deno.makeTempDir({ prefix: "cli-publish-" });
-    const cli = async (...args: string[]): Promise<CliRun> => {
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${import.meta.dirname}/../../cli.ts`, ...args],
-        cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
-    };
+    const cli = (...args: string[]): Promise<CliRun> => runCliProcess(args, dir);
     const toOci = (tag: string, ...more: string[]) =>
       cli("publish", "--url", `oci:${dir}/pub`, "--tag", tag, ...more);
     const toReg = (tag: string, ...more: string[]) =>
@@ -164,15 +153,7 @@ Deno.test({
   fn: async () => {
     const bb = await busyboxLayout();
     const dir = await Deno.makeTempDir({ prefix: "cli-publish-shown-" });
-    const cli = async (...args: string[]): Promise<CliRun> => {
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${import.meta.dirname}/../../cli.ts`, ...args],
-        cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
-    };
+    const cli = (...args: string[]): Promise<CliRun> => runCliProcess(args, dir);
     try {
       await Deno.mkdir(`${dir}/builds/one`, { recursive: true });
       await Deno.mkdir(`${dir}/builds/two`, { recursive: true });
