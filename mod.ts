@@ -26,7 +26,7 @@ export {
   inspect,
   inspectImages,
   inspectJson,
-} from "./lib/build/mod.ts";
+} from "./lib/builder/mod.ts";
 export { publish } from "./lib/transport/mod.ts";
 export type { PublishOptions } from "./lib/transport/mod.ts";
 export type {
@@ -37,4 +37,4 @@ export type {
   LayerDefinition,
   LayerResult,
   PlannedLayer,
-} from "./lib/build/mod.ts";
+} from "./lib/builder/mod.ts";

@@ -1,5 +1,5 @@
-/** `stacker build`: every layer of a stacker file (and its prerequisites), through lib/build. */
-import { build, type BuildOptions } from "../build/mod.ts";
+/** `stacker build`: every layer of a stacker file (and its prerequisites), through lib/builder. */
+import { build, type BuildOptions } from "../builder/mod.ts";
 import { orderOnly } from "../stackerfile/mod.ts";
 import { BuildError } from "../util/errors.ts";
 import { makeProgress } from "../util/progress.ts";
@@ -20,7 +20,7 @@ export function onRunFailureOf(flags: CommandContext["flags"]): string | undefin
   return explicit || undefined;
 }
 
-/** The options `build` and `recursive-build` hand lib/build, from the command's flags. */
+/** The options `build` and `recursive-build` hand lib/builder, from the command's flags. */
 export function buildOptionsOf(ctx: CommandContext, stackerFiles: readonly string[]): BuildOptions {
   const f = ctx.flags;
   const layerTypes = (f["layer-type"] as readonly string[] | undefined) ?? [];

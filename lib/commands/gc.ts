@@ -1,5 +1,5 @@
 /** `stacker gc`: remove blobs and roots that no tag or cache entry references. */
-import { BuildCache, collectGarbage, lockDir, openServices } from "../build/mod.ts";
+import { BuildCache, collectGarbage, lockDir, openServices } from "../builder/mod.ts";
 import { GC_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 

@@ -1,5 +1,5 @@
 /** `stacker grab LAYER:PATH [DEST]`: copy a file or directory out of a built layer. */
-import { grab, lockDir, openServices, parseGrabSpec } from "../build/mod.ts";
+import { grab, lockDir, openServices, parseGrabSpec } from "../builder/mod.ts";
 import { BuildError } from "../util/errors.ts";
 import { GRAB_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";

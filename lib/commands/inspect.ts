@@ -1,7 +1,7 @@
 /** `stacker inspect [TAG] [--json]`: the images in the output layout. */
-// Reading a layout needs neither the builder nor storage: lib/build's barrel would load all of it
+// Reading a layout needs neither the builder nor storage: lib/builder's barrel would load all of it
 // (~90 ms: yaml, zod, storage, layer), so inspect takes its one pure module and the layout directly.
-import { formatInspect, inspectImages, inspectJson } from "../build/inspect.ts";
+import { formatInspect, inspectImages, inspectJson } from "../builder/inspect.ts";
 import { OciLayout } from "../oci/mod.ts";
 import { INSPECT_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";

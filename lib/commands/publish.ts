@@ -4,7 +4,7 @@
  * matching `-p`); the copying is `transport.publish`.
  */
 import { join, resolve } from "../util/path.ts";
-import { loadPlan, staleLayers } from "../build/mod.ts";
+import { loadPlan, staleLayers } from "../builder/mod.ts";
 import { OciLayout } from "../oci/mod.ts";
 import { DEFAULT_STACKER_FILE_PATTERN, findStackerFiles } from "../stackerfile/mod.ts";
 import { publish } from "../transport/mod.ts";

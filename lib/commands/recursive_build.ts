@@ -13,11 +13,11 @@ import {
 import { buildOrderLines } from "../stackerfile/mod.ts";
 import { NotImplementedError, StackerfileError } from "../util/errors.ts";
 import { RECURSIVE_BUILD_META } from "./_meta.ts";
-import { build } from "../build/mod.ts";
+import { build } from "../builder/mod.ts";
 import { buildOptionsOf } from "./build.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
 
-/** Builds an ordered plan (lib/build). */
+/** Builds an ordered plan (lib/builder). */
 export type BuildPlanFn = (plan: BuildPlan, ctx: CommandContext) => Promise<void>;
 
 /** The ordered plan of the stacker files `recursive-build` finds with the flags of `ctx`. */
@@ -69,7 +69,7 @@ export function makeRecursiveBuildCommand(build?: BuildPlanFn): CommandDef {
   };
 }
 
-/** Builds the files of an ordered plan with lib/build, with the flags `build` takes. */
+/** Builds the files of an ordered plan with lib/builder, with the flags `build` takes. */
 export const buildPlanFiles: BuildPlanFn = async (plan, ctx) => {
   await build(buildOptionsOf(ctx, plan.files.map((file) => file.path)));
 };

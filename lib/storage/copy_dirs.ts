@@ -5,7 +5,7 @@
  *
  * Layout under the roots dir:
  *   .storage.lock             flock for every mutation (never unlinked); `.lock` is the
- *                             build's own lock, held for a whole command (lib/build/lock.ts)
+ *                             build's own lock, held for a whole command (lib/builder/lock.ts)
  *   chains/<key>/rootfs       an unpacked base chain; <key> = sha256 of the chain's digests
  *   work/<name>/rootfs        the writable rootfs of a layer being built; work/<name>/base names its base
  *   built/<name>/rootfs       committed layers, the start of `built` children

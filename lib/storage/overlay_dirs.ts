@@ -7,7 +7,7 @@
  *
  * Layout under the roots dir:
  *   .storage.lock                flock for every mutation (never unlinked); `.lock` is the
- *                                build's own lock, held for a whole command (lib/build/lock.ts)
+ *                                build's own lock, held for a whole command (lib/builder/lock.ts)
  *   sha256_<hex>/overlay         one unpacked layer (named by its digest, as stacker names them)
  *   work/<name>/{upper,work}     the writable state of a layer being built; lowers.json its lowers
  *   built/<name>/{upper,...}     committed layers: their upper dir becomes a lower dir of children

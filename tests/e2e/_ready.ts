@@ -1,6 +1,6 @@
 /**
  * Whether the whole pipeline is wired: the build command is in the CLI's table and the stage modules
- * behind lib/build's seams have landed. Until then the e2e tests are ignored, saying which part is
+ * behind lib/builder's seams have landed. Until then the e2e tests are ignored, saying which part is
  * missing, instead of failing on a NotImplementedError.
  */
 import { NotImplementedError } from "../../lib/util/errors.ts";
@@ -8,7 +8,7 @@ import { silentLogger } from "../../lib/util/log.ts";
 import { findCommand } from "../../lib/commands/mod.ts";
 import { buildCommand } from "../../lib/commands/build.ts";
 import { inspectCommand } from "../../lib/commands/inspect.ts";
-import { loadPlan, openLayout, openServices } from "../../lib/build/mod.ts";
+import { loadPlan, openLayout, openServices } from "../../lib/builder/mod.ts";
 
 async function missing(): Promise<string | undefined> {
   if ((await findCommand("build")?.load()) !== buildCommand) {

@@ -6,7 +6,7 @@ import {
   treeHash,
   treeHashAndEntries,
   treeManifest,
-} from "../../lib/build/tree_hash.ts";
+} from "../../lib/builder/tree_hash.ts";
 
 Deno.test("treeHash() follows content, modes, types and links, not mtimes", async () => {
   const dir = await Deno.makeTempDir();

@@ -6,8 +6,8 @@ import {
   deriveImageConfig,
   hostArchitecture,
   splitShellWords,
-} from "../../lib/build/image_config.ts";
-import type { LayerDefinition } from "../../lib/build/types.ts";
+} from "../../lib/builder/image_config.ts";
+import type { LayerDefinition } from "../../lib/builder/types.ts";
 
 const base: ImageConfig = {
   created: "2020-01-01T00:00:00Z",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryLogger } from "../../lib/util/log.ts";
-import { BuildCache, CACHE_VERSION, compareKeys, keyDigest } from "../../lib/build/build_cache.ts";
-import type { CacheEntry, CacheKey } from "../../lib/build/build_cache.ts";
+import { BuildCache, CACHE_VERSION, compareKeys, keyDigest } from "../../lib/builder/build_cache.ts";
+import type { CacheEntry, CacheKey } from "../../lib/builder/build_cache.ts";
 
 const key: CacheKey = {
   definition: '{"name":"a"}',

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { debianLayout } from "../../scripts/fixtures/mod.ts";
 import { memoryLogger } from "../../lib/util/log.ts";
 import type { ImageConfig, Manifest } from "../../lib/oci/types.ts";
-import { buildLayers } from "../../lib/build/build.ts";
+import { buildLayers } from "../../lib/builder/build.ts";
 import { countingServices } from "./_helpers/counting_services.ts";
 
 Deno.test({

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
-import { readFromLayer } from "../../lib/build/_read_from_layer.ts";
+import { readFromLayer } from "../../lib/builder/_read_from_layer.ts";
 import { tempLayerContext } from "./_helpers/layer_context.ts";
 
 const isRoot = Deno.uid() === 0;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
-import { lockDir, lockHolder } from "../../lib/build/lock.ts";
+import { lockDir, lockHolder } from "../../lib/builder/lock.ts";
 
-const here = new URL("../../lib/build/lock.ts", import.meta.url).href;
+const here = new URL("../../lib/builder/lock.ts", import.meta.url).href;
 
 Deno.test("lockDir() fails fast naming the pid of another holder, and works again after it dies", async () => {
   const dir = await Deno.makeTempDir();

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import type { Descriptor, ImageConfig, Manifest } from "../../lib/oci/types.ts";
-import { retag, writeLayerImages } from "../../lib/build/layer_images.ts";
-import { generateOverlayLayers } from "../../lib/build/layer_rootfs.ts";
-import type { AddedLayer, StartImage } from "../../lib/build/layer_context.ts";
-import type { LayerType } from "../../lib/build/layer_types.ts";
-import type { LayerDefinition } from "../../lib/build/types.ts";
+import { retag, writeLayerImages } from "../../lib/builder/layer_images.ts";
+import { generateOverlayLayers } from "../../lib/builder/layer_rootfs.ts";
+import type { AddedLayer, StartImage } from "../../lib/builder/layer_context.ts";
+import type { LayerType } from "../../lib/builder/layer_types.ts";
+import type { LayerDefinition } from "../../lib/builder/types.ts";
 import { plannedOf, type TempLayerContext, tempLayerContext } from "./_helpers/layer_context.ts";
 
 const isRoot = Deno.uid() === 0;

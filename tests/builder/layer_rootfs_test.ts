@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
 import { type Digest, MediaType } from "../../lib/oci/types.ts";
-import { generateOverlayLayers, prepareRootfs } from "../../lib/build/layer_rootfs.ts";
-import type { SnapshotPort } from "../../lib/build/services.ts";
+import { generateOverlayLayers, prepareRootfs } from "../../lib/builder/layer_rootfs.ts";
+import type { SnapshotPort } from "../../lib/builder/services.ts";
 import { type TempLayerContext, tempLayerContext } from "./_helpers/layer_context.ts";
 
 const isRoot = Deno.uid() === 0;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MediaType } from "../../lib/oci/types.ts";
 import { silentLogger } from "../../lib/util/log.ts";
-import { realStages, tarMediaTypeOf } from "../../lib/build/_stages.ts";
+import { realStages, tarMediaTypeOf } from "../../lib/builder/_stages.ts";
 
 async function tarOf(dir: string, out: string, flag: string[]): Promise<void> {
   const r = await new Deno.Command("tar", { args: ["-c", ...flag, "-f", out, "-C", dir, "."] }).output();

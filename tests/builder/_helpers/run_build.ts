@@ -3,8 +3,8 @@
  * `{dir, defs, env}`; builds with the host-tool services into `<dir>/{oci,stacker,roots}` and prints
  * one JSON line with the results.
  */
-import { buildLayers } from "../../../lib/build/build.ts";
-import type { LayerDefinition } from "../../../lib/build/types.ts";
+import { buildLayers } from "../../../lib/builder/build.ts";
+import type { LayerDefinition } from "../../../lib/builder/types.ts";
 import { Logger } from "../../../lib/util/log.ts";
 import { countingServices } from "./counting_services.ts";
 

@@ -3,11 +3,11 @@
  * step of a layer's build (key, rootfs, images). Disposing it removes the dir.
  */
 import { silentLogger } from "../../../lib/util/log.ts";
-import { BuildCache } from "../../../lib/build/build_cache.ts";
-import type { BuildLayerContext, PlannedLayer } from "../../../lib/build/layer_context.ts";
-import type { BuildServices } from "../../../lib/build/services.ts";
-import type { LayerDefinition } from "../../../lib/build/types.ts";
-import { openServices } from "../../../lib/build/_wiring.ts";
+import { BuildCache } from "../../../lib/builder/build_cache.ts";
+import type { BuildLayerContext, PlannedLayer } from "../../../lib/builder/layer_context.ts";
+import type { BuildServices } from "../../../lib/builder/services.ts";
+import type { LayerDefinition } from "../../../lib/builder/types.ts";
+import { openServices } from "../../../lib/builder/_wiring.ts";
 
 export interface TempLayerContext extends AsyncDisposable {
   readonly dir: string;

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { silentLogger } from "../../lib/util/log.ts";
 import type { Digest } from "../../lib/oci/types.ts";
 import { lgetxattr } from "../../lib/ffi/libc.ts";
-import { LayerConverter } from "../../lib/build/layer_conversion.ts";
+import { LayerConverter } from "../../lib/builder/layer_conversion.ts";
 import { tarOf, tgzOf } from "../_helpers/layer_tar.ts";
 import { countingServices } from "./_helpers/counting_services.ts";
 

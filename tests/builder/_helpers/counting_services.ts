@@ -1,12 +1,12 @@
 /**
- * The build's real services (lib/build/_wiring.ts `openServices`: oci, transport, layer, storage,
+ * The build's real services (lib/builder/_wiring.ts `openServices`: oci, transport, layer, storage,
  * runtime) with counters on every unpack, run and layer generation, so tests can prove that a
  * cached rebuild does none of them.
  */
 import { silentLogger } from "../../../lib/util/log.ts";
 import type { Logger } from "../../../lib/util/log.ts";
-import type { BuildServices } from "../../../lib/build/services.ts";
-import { openServices } from "../../../lib/build/_wiring.ts";
+import type { BuildServices } from "../../../lib/builder/services.ts";
+import { openServices } from "../../../lib/builder/_wiring.ts";
 
 export interface Counters {
   unpacks: number;

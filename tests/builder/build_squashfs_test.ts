@@ -10,8 +10,8 @@ import { memoryLogger } from "../../lib/util/log.ts";
 import type { ImageConfig, Manifest } from "../../lib/oci/types.ts";
 import { OciLayout } from "../../lib/oci/mod.ts";
 import { VERITY_ROOT_HASH_ANNOTATION, veritySupported } from "../../lib/layer/mod.ts";
-import { buildLayers } from "../../lib/build/build.ts";
-import type { LayerDefinition } from "../../lib/build/types.ts";
+import { buildLayers } from "../../lib/builder/build.ts";
+import type { LayerDefinition } from "../../lib/builder/types.ts";
 import { countingServices } from "./_helpers/counting_services.ts";
 
 const isRoot = Deno.uid() === 0;

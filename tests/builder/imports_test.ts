@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { BuildError } from "../../lib/util/errors.ts";
 import { memoryLogger } from "../../lib/util/log.ts";
-import { acquireImports, importBasename, normalizeHash, placeImport } from "../../lib/build/imports.ts";
-import type { ImportSpec } from "../../lib/build/types.ts";
+import { acquireImports, importBasename, normalizeHash, placeImport } from "../../lib/builder/imports.ts";
+import type { ImportSpec } from "../../lib/builder/types.ts";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { busyboxLayout } from "../../scripts/fixtures/mod.ts";
-import type { LayerDefinition } from "../../lib/build/types.ts";
-import { lockDir } from "../../lib/build/lock.ts";
+import type { LayerDefinition } from "../../lib/builder/types.ts";
+import { lockDir } from "../../lib/builder/lock.ts";
 import { OciLayout } from "../../lib/oci/mod.ts";
 
 const helper = new URL("./_helpers/run_build.ts", import.meta.url).pathname;

@@ -8,12 +8,12 @@ import { loopBtrfs } from "../storage/_loop_btrfs.ts";
 import { busyboxLayout } from "../../scripts/fixtures/mod.ts";
 import { BuildError, StackerError } from "../../lib/util/errors.ts";
 import { memoryLogger, silentLogger } from "../../lib/util/log.ts";
-import { loadPlan } from "../../lib/build/_wiring.ts";
-import { gitVersion } from "../../lib/build/annotations.ts";
+import { loadPlan } from "../../lib/builder/_wiring.ts";
+import { gitVersion } from "../../lib/builder/annotations.ts";
 import type { ImageConfig, Manifest } from "../../lib/oci/types.ts";
-import { authorOf, buildLayers, sourceDateEpochOf, staleLayers } from "../../lib/build/build.ts";
-import type { PlannedLayer } from "../../lib/build/build_layer.ts";
-import type { LayerDefinition } from "../../lib/build/types.ts";
+import { authorOf, buildLayers, sourceDateEpochOf, staleLayers } from "../../lib/builder/build.ts";
+import type { PlannedLayer } from "../../lib/builder/build_layer.ts";
+import type { LayerDefinition } from "../../lib/builder/types.ts";
 import { countingServices } from "./_helpers/counting_services.ts";
 import { OciLayout } from "../../lib/oci/mod.ts";
 
@@ -561,7 +561,7 @@ Deno.test("buildLayers() fails fast when another process holds the roots dir loc
       new RegExp(`^couldn't acquire lock on ${dir}/roots/\\.lock: lock owned by pid \\d+`),
     );
     // the stacker dir lock taken first was given back
-    const again = await (await import("../../lib/build/lock.ts")).lockDir(`${dir}/stacker`);
+    const again = await (await import("../../lib/builder/lock.ts")).lockDir(`${dir}/stacker`);
     again.release();
   } finally {
     holder.kill("SIGKILL");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
-import { isFsLayerType, layerTypeOf, outputTag, parseLayerTypes } from "../../lib/build/layer_types.ts";
+import { isFsLayerType, layerTypeOf, outputTag, parseLayerTypes } from "../../lib/builder/layer_types.ts";
 
 Deno.test("parseLayerTypes() defaults to tar, drops repeats, keeps order and refuses unknown types", () => {
   assert.deepEqual(parseLayerTypes(undefined), ["tar"]);

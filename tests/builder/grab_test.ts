@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
 import { silentLogger } from "../../lib/util/log.ts";
-import { BuildCache } from "../../lib/build/build_cache.ts";
-import { collectGarbage, grab, parseGrabSpec } from "../../lib/build/grab.ts";
+import { BuildCache } from "../../lib/builder/build_cache.ts";
+import { collectGarbage, grab, parseGrabSpec } from "../../lib/builder/grab.ts";
 import { countingServices } from "./_helpers/counting_services.ts";
 
 Deno.test("parseGrabSpec() splits LAYER:PATH", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { OciError } from "../../lib/util/errors.ts";
 import { MediaType } from "../../lib/oci/types.ts";
-import { formatInspect, humanSize, inspectImages, inspectJson } from "../../lib/build/inspect.ts";
+import { formatInspect, humanSize, inspectImages, inspectJson } from "../../lib/builder/inspect.ts";
 import { OciLayout } from "../../lib/oci/mod.ts";
 
 Deno.test("humanSize() uses binary units", () => {

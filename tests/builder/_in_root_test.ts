@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveInRoot } from "../../lib/build/_in_root.ts";
+import { resolveInRoot } from "../../lib/builder/_in_root.ts";
 
 Deno.test("resolveInRoot() follows symlinks inside the root only", async (t) => {
   const root = await Deno.makeTempDir();

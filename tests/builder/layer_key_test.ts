@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
 import { MediaType } from "../../lib/oci/types.ts";
-import { type CacheKey, compareKeys } from "../../lib/build/build_cache.ts";
-import { canonicalJson, layerCacheLookup, layerKeyOf, runEnvHash } from "../../lib/build/layer_key.ts";
-import type { BuildLayerContext } from "../../lib/build/layer_context.ts";
-import type { LayerDefinition } from "../../lib/build/types.ts";
+import { type CacheKey, compareKeys } from "../../lib/builder/build_cache.ts";
+import { canonicalJson, layerCacheLookup, layerKeyOf, runEnvHash } from "../../lib/builder/layer_key.ts";
+import type { BuildLayerContext } from "../../lib/builder/layer_context.ts";
+import type { LayerDefinition } from "../../lib/builder/types.ts";
 import { plannedOf, type TempLayerContext, tempLayerContext } from "./_helpers/layer_context.ts";
 
 const isRoot = Deno.uid() === 0;

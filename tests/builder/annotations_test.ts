@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildAnnotations, gitVersion } from "../../lib/build/annotations.ts";
+import { buildAnnotations, gitVersion } from "../../lib/builder/annotations.ts";
 
 Deno.test("buildAnnotations() layers base, layer and stacker's own annotations", () => {
   const a = buildAnnotations({
