@@ -99,7 +99,6 @@ async function buildLayerInner(
     base,
     start,
     overlayLayers: newLayers,
-    overlayDirs: allOverlayDirs,
   });
 
   // 6. Run.

@@ -53,8 +53,6 @@ export interface PrepareRootfsOptions {
   readonly start: StartImage;
   /** From `generateOverlayLayers`, stacked on the base's layers. */
   readonly overlayLayers: readonly AddedLayer[];
-  /** The overlay dirs those came from: copied in instead on a tar base. */
-  readonly overlayDirs: readonly OverlayDirSpec[];
 }
 
 /**
@@ -109,11 +107,19 @@ export async function prepareRootfs(
   if (base.kind === "built") return await svc.storage.prepare(def.name, { built: base.tag });
   const snapshot = await svc.storage.prepare(def.name, { scratch: true });
   if (base.kind === "tar") {
-    await svc.unpackTar(base.path, writableDir(snapshot));
-    // A tar base has no layer of its own to stack under the overlay dirs: they are copied in, and
-    // the run's layer repeats them (stacker does the same for tar bases).
-    for (const o of opts.overlayDirs) {
-      await copyTreeInto(o.source, writableDir(snapshot) + (o.dest === "/" ? "" : o.dest));
+    const dir = writableDir(snapshot);
+    await svc.unpackTar(base.path, dir);
+    // A tar base has no layer of its own to stack under the overlay dirs: their layers are applied
+    // on top of it by the unpacker, so a symlink the tarball planted (`etc/passwd -> /host/file`)
+    // is replaced inside the rootfs, never followed to the host; the run's layer repeats them
+    // (stacker does the same for tar bases).
+    for (const l of overlayLayers) {
+      await svc.unpackLayer(() => l.source.openBlob(l.desc), dir, {
+        mediaType: l.desc.mediaType,
+        digest: l.desc.digest,
+        diffId: l.diffId,
+        whiteouts: snapshot.diff.kind === "overlay-upper" ? "overlay" : "apply",
+      });
     }
   }
   return snapshot;

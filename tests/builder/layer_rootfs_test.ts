@@ -69,8 +69,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "prepareRootfs() stacks the overlay layers on scratch, and unpacks a tar base with overlay dirs copied in",
+  name: "prepareRootfs() stacks the overlay layers on scratch, and applies them over an unpacked tar base",
   ignore: !isRoot,
   fn: async (t) => {
     await using lc = await tempLayerContext();
@@ -85,7 +84,6 @@ Deno.test({
         base: { kind: "scratch" },
         start: {},
         overlayLayers,
-        overlayDirs,
       });
       assert.equal(await Deno.readTextFile(`${rootfsOf(snap)}/srv/added`), "added\n");
     });
@@ -98,8 +96,7 @@ Deno.test({
         def: { name: "ontar", from: { type: "tar", url: `${lc.dir}/base.tar.gz` } },
         base: { kind: "tar", path: `${lc.dir}/base.tar.gz`, digest: "sha256:unused" },
         start: {},
-        overlayLayers: [],
-        overlayDirs,
+        overlayLayers: await generateOverlayLayers(lc.ctx, { layer: "ontar", overlayDirs }),
       });
       assert.equal(await Deno.readTextFile(`${rootfsOf(snap)}/etc/os-release`), "ID=test\n");
       assert.equal(await Deno.readTextFile(`${rootfsOf(snap)}/srv/added`), "added\n");
@@ -140,7 +137,6 @@ Deno.test({
       },
       start: { manifest, config, source: lc.svc.output },
       overlayLayers: [],
-      overlayDirs: [],
     }).then(() => undefined, (x) => x);
     assert.ok(e instanceof BuildError);
     assert.equal(e.code, "build.bad-base");
