@@ -46,7 +46,7 @@ for (const who of WHO) {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await Deno.readTextFile(`${dir}/victim`), "host file\n", "host file untouched");
     assert.equal(await Deno.readTextFile(`${dir}/victim2`), "host file 2\n", "host file untouched");
-    assert.deepEqual([...Deno.readDirSync(`${dir}/hostdir`)], [], "host dir untouched");
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(`${dir}/hostdir`)), [], "host dir untouched");
 
     // In the image the links were replaced inside the rootfs.
     await sh("umoci", ["unpack", "--image", `${dir}/oci:t`, `${dir}/unpacked`]);
