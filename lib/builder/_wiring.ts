@@ -11,7 +11,7 @@ import { baseFetcher, realStages } from "./_stages.ts";
 import { OciLayout } from "../oci/mod.ts";
 import { isUrl, type LayerSpec, loadStackerFiles } from "../stackerfile/mod.ts";
 import { openStorage } from "../storage/mod.ts";
-import { gitVersion } from "./annotations.ts";
+import { gitVersion } from "./git_version.ts";
 import type { LayerDefinition } from "./types.ts";
 
 export interface LoadPlanOptions {
@@ -21,6 +21,8 @@ export interface LoadPlanOptions {
   readonly requireHash: boolean;
   readonly dirs: { readonly ociDir: string; readonly stackerDir: string; readonly rootsDir: string };
   readonly log: Logger;
+  /** The caller's environment (git finds its tools and the user's own config with it). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The build's view of a parsed layer: every directive, without source positions or file order. */
@@ -71,11 +73,19 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<PlannedLayer[]> {
   });
   const files = new Map(plan.files.map((f) => [f.path, f]));
   const versions = new Map<string, string | undefined>();
+  let warned = false;
+  const onRefused = (message: string) => {
+    if (!warned) opts.log.warn(message);
+    warned = true;
+  };
   const out: PlannedLayer[] = [];
   for (const l of plan.layers) {
     const file = files.get(l.file);
     if (!versions.has(l.file)) {
-      versions.set(l.file, file && !isUrl(file.path) ? await gitVersion(file.dir) : undefined);
+      const version = file && !isUrl(file.path)
+        ? await gitVersion(file.dir, { env: opts.env, onRefused })
+        : undefined;
+      versions.set(l.file, version);
     }
     out.push({
       def: definitionOf(l),

@@ -103,6 +103,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     requireHash: opts.requireHash ?? false,
     dirs: { ociDir: opts.ociDir, stackerDir: opts.stackerDir, rootsDir: opts.rootsDir },
     log,
+    env: opts.env,
   });
   return await buildLayers(plan, opts, true);
 }

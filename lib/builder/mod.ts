@@ -19,7 +19,9 @@ export {
   splitShellWords,
 } from "./image_config.ts";
 export type { DeriveConfigOptions, NewLayer } from "./image_config.ts";
-export { buildAnnotations, DEFAULT_ANNOTATIONS_NAMESPACE, gitVersion } from "./annotations.ts";
+export { buildAnnotations, DEFAULT_ANNOTATIONS_NAMESPACE } from "./annotations.ts";
+export { gitVersion } from "./git_version.ts";
+export type { GitVersionOptions } from "./git_version.ts";
 export type { AnnotationOptions } from "./annotations.ts";
 export { acquireImports, importBasename, normalizeHash, placeImport } from "./imports.ts";
 export type { AcquiredImports, AcquireImportsOptions, StackerSourceReader } from "./imports.ts";

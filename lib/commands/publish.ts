@@ -63,6 +63,7 @@ export const publishCommand: CommandDef = {
       requireHash: false,
       dirs: { ociDir: ctx.global.ociDir, stackerDir: ctx.global.stackerDir, rootsDir: ctx.global.rootsDir },
       log: ctx.log,
+      env: ctx.env,
     });
     const images = plan
       .filter((p) => shown.has(p.file))

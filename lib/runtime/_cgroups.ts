@@ -48,11 +48,8 @@ export async function moveToCgroups(files: readonly string[], pid: number): Prom
   return failed;
 }
 
-/** True in the initial user namespace (the identity uid map), where real root owns cgroups. */
-export async function inInitialUserns(): Promise<boolean> {
-  const map = (await Deno.readTextFile("/proc/self/uid_map")).trim().split(/\s+/);
-  return map.length === 3 && map[0] === "0" && map[1] === "0" && map[2] === "4294967295";
-}
+/** True in the initial user namespace, where real root owns cgroups. */
+export { inInitialUserns } from "../util/identity.ts";
 
 async function rmdirTree(dir: string): Promise<void> {
   for await (const e of Deno.readDir(dir)) {

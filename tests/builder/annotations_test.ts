@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildAnnotations, gitVersion } from "../../lib/builder/annotations.ts";
+import { buildAnnotations } from "../../lib/builder/annotations.ts";
 
 Deno.test("buildAnnotations() layers base, layer and stacker's own annotations", () => {
   const a = buildAnnotations({
@@ -21,38 +21,4 @@ Deno.test("buildAnnotations() layers base, layer and stacker's own annotations",
     "com.example.stacker.stacker_yaml",
     "com.example.stacker.stacker_version",
   ]);
-});
-
-async function git(dir: string, ...args: string[]): Promise<string> {
-  const r = await new Deno.Command("git", {
-    args: ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(r.success, new TextDecoder().decode(r.stderr));
-  return new TextDecoder().decode(r.stdout).trim();
-}
-
-Deno.test("gitVersion() describes tags, falls back to the commit and marks dirty trees", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    assert.equal(await gitVersion(dir), undefined);
-    await git(dir, "init", "-q");
-    assert.equal(await gitVersion(dir), undefined, "no commit yet");
-    await Deno.writeTextFile(`${dir}/f`, "1");
-    await git(dir, "add", "f");
-    await git(dir, "commit", "-qm", "one");
-    const head = await git(dir, "rev-parse", "HEAD");
-    assert.equal(await gitVersion(dir), head);
-    await git(dir, "tag", "v1.2");
-    assert.equal(await gitVersion(dir), "v1.2");
-    await Deno.writeTextFile(`${dir}/untracked`, "x");
-    assert.equal(await gitVersion(dir), "v1.2", "untracked files do not make it dirty");
-    await Deno.writeTextFile(`${dir}/f`, "2");
-    assert.equal(await gitVersion(dir), "v1.2-dirty");
-    await Deno.mkdir(`${dir}/sub`);
-    assert.equal(await gitVersion(`${dir}/sub`), "v1.2-dirty");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });

@@ -15,16 +15,17 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** A fresh directory under /var/tmp owned by `who`; removed when disposed. */
-export async function projectDir(who: Who, prefix: string): Promise<string & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ dir: "/var/tmp", prefix: `stacker-ts-sec-${prefix}-` });
-  await Deno.chmod(dir, 0o755);
-  if (who === "builder") await chownTree(dir, who);
-  return Object.assign(dir, {
+/** A fresh directory under /var/tmp owned by `who` (`path`), removed when disposed. */
+export async function projectDir(who: Who, prefix: string): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ dir: "/var/tmp", prefix: `stacker-ts-sec-${prefix}-` });
+  await Deno.chmod(path, 0o755);
+  if (who === "builder") await chownTree(path, who);
+  return {
+    path,
     [Symbol.asyncDispose]: async () => {
-      await new Deno.Command("rm", { args: ["-rf", "--one-file-system", dir] }).output();
+      await new Deno.Command("rm", { args: ["-rf", "--one-file-system", path] }).output();
     },
-  });
+  };
 }
 
 /** Hands `path` (recursively, links not followed) to `who`. */

@@ -9,7 +9,8 @@ import { chownTree, projectDir, sh, stackerAs, WHO } from "./_project.ts";
 
 for (const who of WHO) {
   Deno.test(`a tar base's symlinks do not take overlay_dirs and dest imports to the host (${who})`, async () => {
-    await using dir = await projectDir(who, "tarlinks");
+    await using dirDir = await projectDir(who, "tarlinks");
+    const dir = dirDir.path;
     const base = `${dir}/base`;
     await Deno.mkdir(`${base}/etc`, { recursive: true });
     await Deno.writeTextFile(`${dir}/victim`, "host file\n");
