@@ -9,7 +9,7 @@ import { busyboxLayout } from "../../scripts/fixtures/mod.ts";
 import { BuildError, StackerError } from "../../lib/util/errors.ts";
 import { memoryLogger, silentLogger } from "../../lib/util/log.ts";
 import { loadPlan } from "../../lib/builder/_wiring.ts";
-import { gitVersion } from "../../lib/builder/annotations.ts";
+import { gitVersion } from "../../lib/builder/git_version.ts";
 import type { ImageConfig, Manifest } from "../../lib/oci/types.ts";
 import { authorOf, buildLayers, sourceDateEpochOf, staleLayers } from "../../lib/builder/build.ts";
 import type { PlannedLayer } from "../../lib/builder/build_layer.ts";
