@@ -9,10 +9,9 @@ import type { PlannedLayer } from "./layer_context.ts";
 import type { BuildServices, LayoutPort, SnapshotPort, StoragePort } from "./services.ts";
 import { baseFetcher, realStages } from "./_stages.ts";
 import { OciLayout } from "../oci/mod.ts";
-import { isUrl, type LayerSpec, loadStackerFiles } from "../stackerfile/mod.ts";
+import { isUrl, loadStackerFiles } from "../stackerfile/mod.ts";
 import { openStorage } from "../storage/mod.ts";
 import { gitVersion } from "./git_version.ts";
-import type { LayerDefinition } from "./types.ts";
 
 export interface LoadPlanOptions {
   readonly files: readonly string[];
@@ -23,43 +22,6 @@ export interface LoadPlanOptions {
   readonly log: Logger;
   /** The caller's environment (git finds its tools and the user's own config with it). */
   readonly env?: Readonly<Record<string, string>>;
-}
-
-/** The build's view of a parsed layer: every directive, without source positions or file order. */
-export function definitionOf(l: LayerSpec): LayerDefinition {
-  const def: LayerDefinition = {
-    name: l.name,
-    from: { ...l.from },
-    imports: l.imports?.map((i) => ({
-      path: i.path,
-      hash: i.hash,
-      dest: i.dest,
-      mode: i.mode,
-      uid: i.uid,
-      gid: i.gid,
-    })),
-    legacyImport: l.legacyImport || undefined,
-    overlayDirs: l.overlayDirs?.map((o) => ({ source: o.source, dest: o.dest })),
-    run: l.run,
-    cmd: l.cmd,
-    entrypoint: l.entrypoint,
-    fullCommand: l.fullCommand,
-    buildEnv: l.buildEnv,
-    buildEnvPassthrough: l.buildEnvPassthrough,
-    environment: l.environment,
-    volumes: l.volumes,
-    labels: l.labels,
-    generateLabels: l.generateLabels,
-    workingDir: l.workingDir,
-    buildOnly: l.buildOnly || undefined,
-    binds: l.binds?.map((b) => ({ source: b.source, dest: b.dest })),
-    runtimeUser: l.runtimeUser,
-    annotations: l.annotations,
-    os: l.os,
-    arch: l.arch,
-  };
-  // undefined fields would make the cache key depend on how the object was built
-  return JSON.parse(JSON.stringify(def));
 }
 
 /** The layers of `files` and their prerequisites in build order (from `stackerfile/`). */
@@ -88,7 +50,7 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<PlannedLayer[]> {
       versions.set(l.file, version);
     }
     out.push({
-      def: definitionOf(l),
+      def: l,
       file: l.file,
       stackerYaml: file?.text ?? "",
       gitVersion: versions.get(l.file),

@@ -5,7 +5,7 @@
  */
 import { BuildError } from "../util/errors.ts";
 import type { ContainerConfig, Digest, HistoryEntry, ImageConfig } from "../oci/types.ts";
-import type { CommandValue, LayerDefinition } from "./types.ts";
+import type { CommandValue, LayerDefinition } from "../stackerfile/mod.ts";
 
 /** The PATH appended when neither the base nor `environment:` sets one. */
 export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -16,7 +16,7 @@ import { silentLogger } from "../util/log.ts";
 import type { Logger } from "../util/log.ts";
 import type { ImportKey } from "./build_cache.ts";
 import { fileDigest, pathHash } from "./tree_hash.ts";
-import type { ImportSpec, OverlayDirSpec } from "./types.ts";
+import { importKindOf, type ImportSpec, type OverlayDirSpec } from "../stackerfile/mod.ts";
 
 /** Copies `path` (a file or directory) out of built layer `layer` to the host path `dest`. */
 export type StackerSourceReader = (layer: string, path: string, dest: string) => Promise<void>;
@@ -55,17 +55,9 @@ interface DownloadMeta {
   readonly size: number;
 }
 
-type Kind = "local" | "http" | "stacker";
-
-function kindOf(path: string): Kind {
-  if (/^https?:\/\//.test(path)) return "http";
-  if (path.startsWith("stacker://")) return "stacker";
-  return "local";
-}
-
 /** The last non-empty component of a path or URL, without query. */
 export function importBasename(path: string): string {
-  const noQuery = kindOf(path) === "http" ? new URL(path).pathname : path;
+  const noQuery = importKindOf(path) === "http" ? new URL(path).pathname : path;
   const parts = noQuery.split("/").filter((p) => p);
   return parts.at(-1) ?? "";
 }
@@ -154,7 +146,7 @@ export async function acquireImports(opts: AcquireImportsOptions): Promise<Acqui
   await Deno.remove(opts.stagingDir, { recursive: true }).catch(() => {});
   for (const [i, spec] of opts.imports.entries()) {
     opts.signal?.throwIfAborted();
-    const kind = kindOf(spec.path);
+    const kind = spec.kind ?? importKindOf(spec.path);
     const base = importBasename(spec.path);
     const want = spec.hash !== undefined ? normalizeHash(spec.hash, spec.path) : undefined;
     if (kind === "http" && want === undefined && opts.requireHash) {

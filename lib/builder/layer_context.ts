@@ -10,7 +10,7 @@ import type { BuildCache } from "./build_cache.ts";
 import type { LayerConverter, StoredLayer } from "./layer_conversion.ts";
 import type { LayerType } from "./layer_types.ts";
 import type { BuildServices } from "./services.ts";
-import type { LayerDefinition } from "./types.ts";
+import type { LayerDefinition } from "../stackerfile/mod.ts";
 
 /** A layer as the plan hands it over: its definition, the file it came from and that file's text. */
 export interface PlannedLayer {

@@ -14,7 +14,7 @@ import { type BuildLayerContext, layerTypesOf, type PlannedLayer, type StartImag
 import { isFsLayerType, type LayerType } from "./layer_types.ts";
 import type { FetchedBase } from "./services.ts";
 import { treeHashAndEntries } from "./tree_hash.ts";
-import type { OverlayDirSpec } from "./types.ts";
+import type { LayerDefinition, LayerSpec, OverlayDirSpec } from "../stackerfile/mod.ts";
 import { readFromLayer } from "./_read_from_layer.ts";
 
 /** Canonical JSON: object keys sorted, so the key does not depend on how the parser built the object. */
@@ -26,6 +26,24 @@ export function canonicalJson(v: unknown): string {
         ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
         : val,
   );
+}
+
+/**
+ * The cache key's view of a layer: its directives. Not where they sit (`file`, `index`, `positions`
+ * are the parser's bookkeeping), not what follows from them (an import's `kind` from its path, the
+ * run script from `run`), and false flags left out as the defaults they are. So a comment added
+ * above a layer keeps its cache, and a new directive is part of the key without being listed here.
+ */
+export function definitionKey(def: LayerDefinition): string {
+  const { file: _f, index: _i, positions: _p, runScript: _r, ...directives } = def as
+    & LayerDefinition
+    & Partial<Pick<LayerSpec, "file" | "index" | "positions" | "runScript">>;
+  return canonicalJson({
+    ...directives,
+    imports: directives.imports?.map(({ kind: _k, ...i }) => i),
+    legacyImport: directives.legacyImport || undefined,
+    buildOnly: directives.buildOnly || undefined,
+  });
 }
 
 function sha256Hex(s: string): string {
@@ -133,7 +151,7 @@ export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext):
   }
   const runEnv = svc.buildEnvironment(def, ctx.hostEnv);
   const key: CacheKey = {
-    definition: canonicalJson(def),
+    definition: definitionKey(def),
     base: baseKey,
     sourceDateEpoch: ctx.sourceDateEpoch ?? null,
     imports: imported.keys as Record<string, ImportKey>,

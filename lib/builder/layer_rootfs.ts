@@ -8,7 +8,7 @@ import { BuildError } from "../util/errors.ts";
 import { storeGenerated } from "./layer_conversion.ts";
 import type { AddedLayer, BuildLayerContext, StartImage } from "./layer_context.ts";
 import type { FetchedBase, SnapshotPort } from "./services.ts";
-import type { LayerDefinition, OverlayDirSpec } from "./types.ts";
+import type { LayerDefinition, OverlayDirSpec } from "../stackerfile/mod.ts";
 
 /**
  * One layer per overlay dir (in order; none for a dir that adds nothing), stored in the output

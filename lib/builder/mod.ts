@@ -6,7 +6,7 @@ export { authorOf, build, buildLayers, sourceDateEpochOf, staleLayers } from "./
 export type { BuildOptions, BuildResult, StorageKind } from "./build.ts";
 export { buildLayer } from "./build_layer.ts";
 export type { LayerResult } from "./build_layer.ts";
-export { canonicalJson, layerCacheLookup, runEnvHash } from "./layer_key.ts";
+export { canonicalJson, definitionKey, layerCacheLookup, runEnvHash } from "./layer_key.ts";
 export type { BuildLayerContext, PlannedLayer } from "./layer_context.ts";
 export { BuildCache, CACHE_VERSION, compareKeys, keyDigest } from "./build_cache.ts";
 export type { CacheEntry, CacheKey, CacheLookup, ImportKey } from "./build_cache.ts";
@@ -36,7 +36,7 @@ export { formatInspect, humanSize, inspect, inspectImages, inspectJson } from ".
 export type { InspectedImage } from "./inspect.ts";
 export { collectGarbage, grab, parseGrabSpec } from "./grab.ts";
 export type { GrabOptions } from "./grab.ts";
-export { definitionOf, loadPlan, openLayout, openServices } from "./_wiring.ts";
+export { loadPlan, openLayout, openServices } from "./_wiring.ts";
 export type { LoadPlanOptions, OpenServicesOptions } from "./_wiring.ts";
 export type * from "./services.ts";
 export type * from "./types.ts";

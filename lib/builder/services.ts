@@ -6,7 +6,7 @@
  */
 import type { Descriptor, Digest, ImageConfig, Manifest } from "../oci/types.ts";
 import type { Logger } from "../util/log.ts";
-import type { BaseSpec, BindSpec, LayerDefinition } from "./types.ts";
+import type { BaseSpec, BindSpec, LayerDefinition } from "../stackerfile/mod.ts";
 
 /** The OCI image layout store (`oci/` `OciLayout`): verified blobs, atomic tags under a lock. */
 export interface LayoutPort {

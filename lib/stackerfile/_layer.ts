@@ -14,10 +14,10 @@ import {
   layerSchema,
 } from "./_schema.ts";
 import { didYouMean, type FileProblem } from "./_problems.ts";
-import { isUrl, resolveIn } from "./_paths.ts";
+import { importKindOf, isUrl, resolveIn } from "./_paths.ts";
 import { shellSplit } from "./_shell_split.ts";
 import { isMergeKey, locate, sourceText } from "./_yaml_nodes.ts";
-import type { BaseSpec, BindSpec, ImportSpec, LayerSpec, OverlayDirSpec, SourcePos } from "./types.ts";
+import type { BaseSpec, BindSpec, LayerSpec, OverlayDirSpec, SourcePos } from "./types.ts";
 
 export interface Ctx {
   readonly file: string;
@@ -164,11 +164,11 @@ function importsOf(
   layer: string,
   key: "imports" | "import",
   items: z.infer<typeof importsSchema> | undefined,
-): ImportSpec[] | undefined {
+): LayerSpec["imports"] {
   if (items === undefined) return undefined;
   return items.map((it, i) => {
     const path = [layer, key, i];
-    const kind = isUrl(it.path) ? "http" : it.path.startsWith("stacker://") ? "stacker" : "local";
+    const kind = importKindOf(it.path);
     const loc = locate(ctx.doc, ctx.doc.contents, path).node;
     if (YAML.isMap(loc)) {
       for (const p of loc.items) {
@@ -228,7 +228,7 @@ function importsOf(
       ...(it.mode !== undefined ? { mode: modeOf(ctx, [...path, "mode"], it.mode) } : {}),
       ...(it.uid !== undefined ? { uid: it.uid } : {}),
       ...(it.gid !== undefined ? { gid: it.gid } : {}),
-    } satisfies ImportSpec;
+    };
   });
 }
 

@@ -6,8 +6,10 @@ export type {
   BaseSpec,
   BindSpec,
   BuildPlan,
+  CommandValue,
   ImportKind,
   ImportSpec,
+  LayerDefinition,
   LayerSpec,
   LoadOptions,
   OverlayDirSpec,
@@ -16,7 +18,7 @@ export type {
   StackerFile,
   Substitution,
 } from "./types.ts";
-export { isUrl, parseStackerFile, resolveIn, runScriptOf } from "./parse_stacker_file.ts";
+export { importKindOf, isUrl, parseStackerFile, resolveIn, runScriptOf } from "./parse_stacker_file.ts";
 export { LAYER_KEYS } from "./_schema.ts";
 export { positionOf, resolveSubstitutions, substitute } from "./substitute.ts";
 export type { ResolveSubstitutionsOptions } from "./substitute.ts";

@@ -12,7 +12,7 @@ import { isMergeKey } from "./_yaml_nodes.ts";
 import { substitute } from "./substitute.ts";
 import type { LayerSpec, ParseOptions, StackerFile } from "./types.ts";
 
-export { isUrl, resolveIn } from "./_paths.ts";
+export { importKindOf, isUrl, resolveIn } from "./_paths.ts";
 export { runScriptOf } from "./_layer.ts";
 
 /**

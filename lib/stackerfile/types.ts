@@ -25,8 +25,9 @@ export type ImportKind = "local" | "http" | "stacker";
 /** One `imports:` item. `path` is absolute for local imports, with a trailing `/` kept. */
 export interface ImportSpec {
   readonly path: string;
-  readonly kind: ImportKind;
-  /** Lower-case sha256 hex (format checked). */
+  /** Set by the parser; a definition made by hand may leave it out (see `importKindOf`). */
+  readonly kind?: ImportKind;
+  /** sha256 hex; the parser checks the format and gives lower case without a `sha256:` prefix. */
   readonly hash?: string;
   /** Absolute path in the rootfs; imports with a dest become their own layer. */
   readonly dest?: string;
@@ -50,26 +51,27 @@ export interface BindSpec {
   readonly dest: string;
 }
 
-/** One layer definition of a stacker file, every directive normalised. */
-export interface LayerSpec {
+/** A command (`cmd`, `entrypoint`, `full_command`): a string is split shell-style, a list is taken as it is. */
+export type CommandValue = string | readonly string[];
+
+/**
+ * The directives of one layer: what the build consumes. The parser gives a `LayerSpec` (this, with
+ * every value normalised, plus where it sits); a program that embeds the build may write one by hand,
+ * which is why a few fields also take the short forms a stacker file allows.
+ */
+export interface LayerDefinition {
   /** The layer name (= output tag). */
   readonly name: string;
-  /** Absolute path or URL of the stacker file that defines it. */
-  readonly file: string;
-  /** Position in its file (0-based), the tie-breaker of the build order. */
-  readonly index: number;
   readonly from: BaseSpec;
   readonly imports?: readonly ImportSpec[];
   /** True when the deprecated singular `import:` was used: imports land in /stacker/. */
-  readonly legacyImport: boolean;
+  readonly legacyImport?: boolean;
   readonly overlayDirs?: readonly OverlayDirSpec[];
-  /** The script lines (a string `run:` is one line holding the whole script). */
-  readonly run?: readonly string[];
-  /** The run script with the shebang rule applied, or undefined without `run`. */
-  runScript(): string | undefined;
-  readonly cmd?: readonly string[];
-  readonly entrypoint?: readonly string[];
-  readonly fullCommand?: readonly string[];
+  /** The script lines, joined with newlines (a string is the whole script). */
+  readonly run?: string | readonly string[];
+  readonly cmd?: CommandValue;
+  readonly entrypoint?: CommandValue;
+  readonly fullCommand?: CommandValue;
   /** In file order. */
   readonly environment?: Readonly<Record<string, string>>;
   readonly buildEnv?: Readonly<Record<string, string>>;
@@ -79,14 +81,33 @@ export interface LayerSpec {
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
   /** Script lines, same shape as `run`. */
-  readonly generateLabels?: readonly string[];
+  readonly generateLabels?: string | readonly string[];
   readonly workingDir?: string;
   readonly runtimeUser?: string;
-  readonly buildOnly: boolean;
+  readonly buildOnly?: boolean;
   readonly binds?: readonly BindSpec[];
   /** Undefined when not given: the build fills the host's. */
   readonly os?: string;
   readonly arch?: string;
+}
+
+/** One layer definition of a stacker file as the parser gives it: every directive normalised. */
+export interface LayerSpec extends LayerDefinition {
+  /** Absolute path or URL of the stacker file that defines it. */
+  readonly file: string;
+  /** Position in its file (0-based), the tie-breaker of the build order. */
+  readonly index: number;
+  readonly imports?: readonly (ImportSpec & { readonly kind: ImportKind })[];
+  readonly legacyImport: boolean;
+  /** The script lines (a string `run:` is one line holding the whole script). */
+  readonly run?: readonly string[];
+  /** The run script with the shebang rule applied, or undefined without `run`. */
+  runScript(): string | undefined;
+  readonly cmd?: readonly string[];
+  readonly entrypoint?: readonly string[];
+  readonly fullCommand?: readonly string[];
+  readonly generateLabels?: readonly string[];
+  readonly buildOnly: boolean;
   /** Position of the layer key (`""`) and of each directive given, by YAML key (`from`, `imports`…). */
   readonly positions: Readonly<Record<string, SourcePos>>;
 }

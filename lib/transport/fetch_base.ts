@@ -17,6 +17,7 @@ import {
 } from "../oci/mod.ts";
 import { OciError, RegistryError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import type { BaseSpec } from "../stackerfile/mod.ts";
 import type { Progress } from "../util/progress.ts";
 import { type HttpSettings, send, statusError } from "./_http.ts";
 import type { Credentials } from "./_auth.ts";
@@ -30,14 +31,6 @@ import {
 import { type ImageRef, parseImageRef, registryHost } from "./image_ref.ts";
 import { RegistryClient } from "./registry_client.ts";
 import { skopeoCopy } from "./skopeo.ts";
-
-/** A layer's `from`, as the stacker file gives it. */
-export interface BaseSource {
-  readonly type: "docker" | "oci" | "tar" | "built" | "scratch";
-  readonly url?: string;
-  readonly tag?: string;
-  readonly insecure?: boolean;
-}
 
 /** Options of {@link fetchBase}. */
 export interface FetchBaseOptions {
@@ -101,7 +94,7 @@ function missing(type: string, field: string): OciError {
  * RegistryError/OciError on network, auth, platform or digest failures; a registry that cannot be
  * reached while a copy is cached gives a warning and the cached copy). tar: a cached local file.
  */
-export async function fetchBase(source: BaseSource, opts: FetchBaseOptions): Promise<FetchedBase> {
+export async function fetchBase(source: BaseSpec, opts: FetchBaseOptions): Promise<FetchedBase> {
   switch (source.type) {
     case "scratch":
       return { kind: "scratch" };
@@ -118,7 +111,7 @@ export async function fetchBase(source: BaseSource, opts: FetchBaseOptions): Pro
       return await fetchImage(url, source.insecure === true, opts);
     }
     default:
-      throw new OciError(`Cannot fetch a base of type "${(source as BaseSource).type}"`, {
+      throw new OciError(`Cannot fetch a base of type "${(source as BaseSpec).type}"`, {
         code: "transport.bad-source",
       });
   }

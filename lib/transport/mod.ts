@@ -23,7 +23,7 @@ export type {
   PlatformChoice,
 } from "./copy_image.ts";
 export { baseCacheTag, detectCompression, fetchBase, openBaseCache, withSource } from "./fetch_base.ts";
-export type { BaseSource, FetchBaseOptions, FetchedBase } from "./fetch_base.ts";
+export type { FetchBaseOptions, FetchedBase } from "./fetch_base.ts";
 export { publish } from "./publish.ts";
 export type { Published, PublishImage, PublishOptions } from "./publish.ts";
 export { skopeoCopy } from "./skopeo.ts";

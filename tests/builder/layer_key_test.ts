@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
 import { MediaType } from "../../lib/oci/types.ts";
 import { type CacheKey, compareKeys } from "../../lib/builder/build_cache.ts";
-import { canonicalJson, layerCacheLookup, layerKeyOf, runEnvHash } from "../../lib/builder/layer_key.ts";
+import {
+  canonicalJson,
+  definitionKey,
+  layerCacheLookup,
+  layerKeyOf,
+  runEnvHash,
+} from "../../lib/builder/layer_key.ts";
+import { parseStackerFile } from "../../lib/stackerfile/mod.ts";
 import type { BuildLayerContext } from "../../lib/builder/layer_context.ts";
 import type { LayerDefinition } from "../../lib/builder/types.ts";
 import { plannedOf, type TempLayerContext, tempLayerContext } from "./_helpers/layer_context.ts";
@@ -43,6 +50,39 @@ async function keyOf(
 Deno.test("canonicalJson() sorts object keys at every depth and keeps array order", () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [2, 1], c: null } }), '{"a":{"c":null,"d":[2,1]},"b":1}');
   assert.equal(canonicalJson({ a: 1, b: 2 }), canonicalJson({ b: 2, a: 1 }));
+});
+
+Deno.test("definitionKey() of a parsed layer: its directives only, not where they sit or what follows from them", () => {
+  const yaml = (pre: string, buildOnly: string) =>
+    `${pre}app:\n  from:\n    type: scratch\n  imports:\n    - conf.txt\n    - https://example.com/f\n` +
+    `  run: echo hi\n  cmd: /bin/app --serve${buildOnly}\n`;
+  const [parsed] = parseStackerFile(yaml("", ""), "/proj/stacker.yaml").layers;
+  // The key as the build has always computed it: the directives, no import kinds, no false flags.
+  assert.equal(
+    definitionKey(parsed),
+    '{"cmd":["/bin/app","--serve"],"from":{"type":"scratch"},"imports":[{"path":"/proj/conf.txt"},' +
+      '{"path":"https://example.com/f"}],"name":"app","run":["echo hi"]}',
+  );
+  const moved = parseStackerFile(
+    yaml("# a comment\nfirst:\n  from:\n    type: scratch\n", "\n  build_only: false"),
+    "/proj/stacker.yaml",
+  )
+    .layers[1];
+  assert.notDeepEqual(moved.positions, parsed.positions);
+  assert.equal(
+    definitionKey(moved),
+    definitionKey(parsed),
+    "position, file order and build_only: false are not in it",
+  );
+  assert.notEqual(definitionKey({ ...parsed, buildOnly: true }), definitionKey(parsed));
+  assert.equal(
+    definitionKey({ name: "app", from: { type: "scratch" }, imports: [{ path: "/proj/conf.txt" }] }),
+    definitionKey({
+      name: "app",
+      from: { type: "scratch" },
+      imports: [{ path: "/proj/conf.txt", kind: "local" }],
+    }),
+  );
 });
 
 Deno.test("runEnvHash() depends on names and values, not on their order", () => {
