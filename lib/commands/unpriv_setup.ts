@@ -4,7 +4,7 @@
  */
 import { unprivSetup, userName } from "../runtime/mod.ts";
 import { StackerError } from "../util/errors.ts";
-import { setupBtrfsLoopback } from "../storage/mod.ts";
+import { setupUserDirs } from "../storage/mod.ts";
 import { UNPRIV_SETUP_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
 
@@ -39,28 +39,17 @@ export const unprivSetupCommand: CommandDef = {
         code: "cli.usage",
       });
     }
-    await unprivSetup({
-      username,
-      uid,
-      gid,
+    // Directories first: an existing stacker dir is refused before /etc is touched.
+    const { loopFile } = await setupUserDirs({
       stackerDir: ctx.global.stackerDir,
       rootsDir: ctx.global.rootsDir,
-      path: ctx.env.PATH,
-      log: ctx.log,
+      uid,
+      gid,
+      storageType: ctx.global.storageType === "btrfs" ? "btrfs" : undefined,
     });
-    if (ctx.global.storageType === "btrfs") {
-      // As stacker once did: a sparse loopback btrfs mounted on the roots dir, handed to the user.
-      const { loopFile } = await setupBtrfsLoopback({
-        stackerDir: ctx.global.stackerDir,
-        rootsDir: ctx.global.rootsDir,
-        uid,
-        gid,
-      });
-      const typeFile = `${ctx.global.stackerDir}/storage.type`;
-      await Deno.writeTextFile(typeFile, "btrfs\n");
-      await Deno.chown(typeFile, uid, gid);
-      ctx.print(`btrfs loopback ${loopFile} mounted on ${ctx.global.rootsDir}`);
-    }
+    await unprivSetup({ username, uid, gid, path: ctx.env.PATH, log: ctx.log });
+    // As stacker once did: a sparse loopback btrfs mounted on the roots dir, handed to the user.
+    if (loopFile) ctx.print(`btrfs loopback ${loopFile} mounted on ${ctx.global.rootsDir}`);
     ctx.print(`${username} (${uid}:${gid}) can now build in ${ctx.global.stackerDir} without sudo`);
     return 0;
   },

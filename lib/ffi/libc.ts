@@ -53,19 +53,22 @@ const symbols = {
   getegid: { parameters: [], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | undefined;
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  if (lib) return lib;
+/** Opens libc with `syms` (the other binding modules of this folder load their calls through it). */
+export function openLibc<S extends Deno.ForeignLibraryInterface>(syms: S): Deno.DynamicLibrary<S>["symbols"] {
   try {
     // An absolute path: under a narrowed --allow-ffi, Deno checks a bare soname against the cwd.
-    lib = Deno.dlopen(resolveLibrary("libc.so.6") ?? "libc.so.6", symbols).symbols;
+    return Deno.dlopen(resolveLibrary("libc.so.6") ?? "libc.so.6", syms).symbols;
   } catch (cause) {
     throw new OsError("Cannot load libc.so.6 through FFI (is --allow-ffi granted?)", {
       code: "ffi.load",
       cause,
     });
   }
-  return lib;
+}
+
+let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | undefined;
+function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
+  return lib ??= openLibc(symbols);
 }
 
 const enc = new TextEncoder();

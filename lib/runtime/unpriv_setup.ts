@@ -1,8 +1,7 @@
 /**
- * `unpriv-setup` (spec §4), as root: give a user subordinate uid/gid ranges and its own stacker and
- * roots dirs, so that it can build without sudo.
+ * `unpriv-setup` (spec §4), as root: give a user subordinate uid/gid ranges, so that it can build
+ * without sudo (its stacker and roots dirs come from storage's `setupUserDirs`).
  */
-import { StackerError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { silentLogger } from "../util/log.ts";
 
@@ -65,8 +64,6 @@ export interface UnprivSetupOptions {
   readonly username: string;
   readonly uid: number;
   readonly gid: number;
-  readonly stackerDir: string;
-  readonly rootsDir: string;
   /** Default /etc/subuid and /etc/subgid. */
   readonly subuidFile?: string;
   readonly subgidFile?: string;
@@ -76,21 +73,12 @@ export interface UnprivSetupOptions {
 }
 
 /**
- * Refuses an existing stacker dir; adds the ranges; creates the stacker and roots dirs owned by the
- * user. Must run as root (the caller checks).
+ * The user namespace half of `unpriv-setup`: adds the user's subordinate ranges (a warning when
+ * newuidmap/newgidmap are missing). The stacker and roots dirs are storage's (`setupUserDirs`).
+ * Must run as root (the caller checks).
  */
 export async function unprivSetup(opts: UnprivSetupOptions): Promise<void> {
   const log = opts.log ?? silentLogger;
-  try {
-    await Deno.lstat(opts.stackerDir);
-    // stacker's own words, kept verbatim for scripts
-    throw new StackerError(`stacker dir ${opts.stackerDir} already exists, aborting setup`, {
-      code: "unpriv.stacker-dir-exists",
-      context: { stackerDir: opts.stackerDir },
-    });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
   for (const tool of ["newuidmap", "newgidmap"]) {
     const found = (opts.path ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((d) => {
       try {
@@ -110,9 +98,5 @@ export async function unprivSetup(opts: UnprivSetupOptions): Promise<void> {
     const added = await addSubordinateRange(file, opts.username, id);
     if (added) log.info(`added "${added}" to ${file}`);
     else log.info(`${opts.username} already has a range in ${file}`);
-  }
-  for (const dir of [opts.stackerDir, opts.rootsDir]) {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-    await Deno.chown(dir, opts.uid, opts.gid);
   }
 }

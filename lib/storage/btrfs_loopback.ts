@@ -4,7 +4,18 @@
  * once did. Root only (mkfs and mount); the runtime's unpriv-setup command calls it.
  * `unmountBtrfsLoopback` undoes the mount (the loop device goes with it: mount -o loop sets autoclear).
  */
+import { closeAt, fchownFd, ftruncateFd } from "../ffi/fs_at.ts";
+import { O_RDWR } from "../ffi/libc.ts";
 import { StorageError } from "../util/errors.ts";
+import {
+  createFileIn,
+  type DirFd,
+  ensureOwnedDir,
+  openDirIn,
+  openFileIn,
+  openTrustedDir,
+  splitLast,
+} from "./trusted_dirs.ts";
 
 export interface BtrfsLoopbackOptions {
   readonly stackerDir: string;
@@ -39,38 +50,58 @@ export async function isMountPoint(path: string): Promise<boolean> {
 }
 
 /**
- * Creates `<stackerDir>/btrfs.loop` (sparse), formats it and mounts it on `rootsDir`. If the roots
- * dir already is a btrfs mount, only the ownership is fixed (idempotent re-run).
+ * Creates `<stackerDir>/btrfs.loop` (sparse), formats it and mounts it on `rootsDir`; both dirs end
+ * up owned by `uid:gid`. If the roots dir already is a btrfs mount, only the ownership is fixed
+ * (idempotent re-run). Both dirs are reached through `openTrustedDir`, and the file, mkfs and mount
+ * work on fds (`/proc/<pid>/fd/N` for the tools), so a symlink planted in a directory the user
+ * controls is refused, never followed.
  */
 export async function setupBtrfsLoopback(opts: BtrfsLoopbackOptions): Promise<{ loopFile: string }> {
-  const loopFile = `${opts.stackerDir}/btrfs.loop`;
-  await Deno.mkdir(opts.stackerDir, { recursive: true });
-  await Deno.mkdir(opts.rootsDir, { recursive: true });
-  if (!(await isMountPoint(opts.rootsDir) && await filesystemType(opts.rootsDir) === "btrfs")) {
-    let fresh = false;
+  const sd = splitLast(opts.stackerDir);
+  const rd = splitLast(opts.rootsDir);
+  using stackerParent = openTrustedDir(sd.parent, { create: true });
+  using stacker = ensureOwnedDir(stackerParent, sd.name, opts);
+  using rootsParent = openTrustedDir(rd.parent, { create: true });
+  ensureOwnedDir(rootsParent, rd.name, opts)[Symbol.dispose]();
+  await mountLoopback(stacker, rootsParent, rd.name, opts);
+  return { loopFile: `${opts.stackerDir}/btrfs.loop` };
+}
+
+/**
+ * The loopback btrfs of `stacker`/btrfs.loop mounted on `rootsParent`/`rootsName` (already a
+ * btrfs mount: left as it is), its root handed to `uid:gid`. The caller holds both dirs open.
+ */
+export async function mountLoopback(
+  stacker: DirFd,
+  rootsParent: DirFd,
+  rootsName: string,
+  opts: Pick<BtrfsLoopbackOptions, "uid" | "gid" | "size">,
+): Promise<void> {
+  const rootsPath = `${rootsParent.path}/${rootsName}`;
+  if (!(await isMountPoint(rootsPath) && await filesystemType(rootsPath) === "btrfs")) {
+    let fd = openFileIn(stacker, "btrfs.loop", O_RDWR);
     try {
-      await Deno.lstat(loopFile);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      fresh = true;
-    }
-    if (fresh) {
-      const f = await Deno.open(loopFile, { write: true, createNew: true, mode: 0o600 });
-      try {
-        await f.truncate(opts.size ?? 100 * 2 ** 30);
-      } finally {
-        f.close();
+      if (fd === undefined) {
+        fd = createFileIn(stacker, "btrfs.loop", 0o600);
+        ftruncateFd(fd, opts.size ?? 100 * 2 ** 30, `${stacker.path}/btrfs.loop`);
+        await run(["mkfs.btrfs", "-q", "-f", procFd(fd)], `format "${stacker.path}/btrfs.loop" as btrfs`);
       }
-      await run(["mkfs.btrfs", "-q", loopFile], `format "${loopFile}" as btrfs`);
+      using roots = openDirIn(rootsParent, rootsName);
+      await run(
+        ["mount", "--no-canonicalize", "-o", "loop,user_subvol_rm_allowed", procFd(fd), roots.procPath],
+        `mount "${stacker.path}/btrfs.loop" on "${rootsPath}"`,
+      );
+    } finally {
+      if (fd !== undefined) closeAt(fd);
     }
-    await run(
-      ["mount", "-o", "loop,user_subvol_rm_allowed", loopFile, opts.rootsDir],
-      `mount "${loopFile}" on "${opts.rootsDir}"`,
-    );
   }
-  await Deno.chown(opts.rootsDir, opts.uid, opts.gid);
-  await Deno.chown(opts.stackerDir, opts.uid, opts.gid);
-  return { loopFile };
+  // Opened again by name: now the root of the mounted filesystem.
+  using mounted = openDirIn(rootsParent, rootsName);
+  fchownFd(mounted.fd, opts.uid, opts.gid, rootsPath);
+}
+
+function procFd(fd: number): string {
+  return `/proc/${Deno.pid}/fd/${fd}`;
 }
 
 /** Unmounts the loopback btrfs from the roots dir (lazy, so a busy cwd does not block it). */

@@ -14,3 +14,5 @@ export { filesystemType, isMountPoint, setupBtrfsLoopback, unmountBtrfsLoopback 
 export type { BtrfsLoopbackOptions } from "./btrfs_loopback.ts";
 export { storageRequirements } from "./requirements.ts";
 export type { BackendRequirement, StorageRequirements } from "./requirements.ts";
+export { setupUserDirs } from "./user_dirs.ts";
+export type { UserDirsOptions } from "./user_dirs.ts";
