@@ -1,16 +1,13 @@
 /**
- * The stage functions of the build's ports that come from lib/layer and lib/runtime: unpack,
- * generate, the run, generate_labels and the build environment; and the fetch stage from
- * lib/transport. The storage and output-layout ports are filled in `_wiring.ts`.
+ * The build's stage functions that come from lib/layer and lib/runtime: unpack, generate, the run,
+ * generate_labels and the build environment, bound to one stacker dir. The fetch stage
+ * (transport's `baseFetcher`), the storage backend and the output layout are filled in `_wiring.ts`.
  */
 import { generateErofs, generateLayer, generateSquashfs, unpackLayer } from "../layer/mod.ts";
 import { buildEnvironment, generateLabels, runScript } from "../runtime/mod.ts";
 import { MediaType } from "../oci/types.ts";
-import type { Digest } from "../oci/types.ts";
 import type { Logger } from "../util/log.ts";
-import type { Progress } from "../util/progress.ts";
 import { openFileChunks } from "../util/file_stream.ts";
-import { fetchBase, openBaseCache } from "../transport/mod.ts";
 import type { BuildServices } from "./services.ts";
 
 export type StageFunctions = Pick<
@@ -66,25 +63,17 @@ export function realStages(opts: StageOptions): StageFunctions {
       });
     },
     async generateLayer(input, o) {
-      const g = await generateLayer(input, { sourceDateEpoch: o.sourceDateEpoch, log: opts.log });
-      if (!g) return undefined;
-      return {
-        stream: g.stream,
-        done: g.done.then((d) => ({ ...d, diffId: d.diffId as Digest, digest: d.digest as Digest })),
-      };
+      return await generateLayer(input, { sourceDateEpoch: o.sourceDateEpoch, log: opts.log });
     },
     async packFsLayer(dir, o) {
       const pack = o.type === "squashfs" ? generateSquashfs : generateErofs;
-      const g = (await pack(dir, {
+      // keepEmpty: an empty dir still gives a layer
+      return (await pack(dir, {
         sourceDateEpoch: o.sourceDateEpoch,
         verity: o.verity,
         keepEmpty: true,
         log: opts.log,
       }))!;
-      return {
-        stream: g.stream,
-        done: g.done.then((d) => ({ ...d, diffId: d.diffId as Digest, digest: d.digest as Digest })),
-      };
     },
     buildEnvironment(layer, hostEnv) {
       return buildEnvironment(layer, hostEnv);
@@ -119,32 +108,5 @@ export function realStages(opts: StageOptions): StageFunctions {
         signal: o.signal,
       });
     },
-  };
-}
-
-export interface FetcherOptions {
-  readonly stackerDir: string;
-  /** For registry auth files (REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, HOME). */
-  readonly env: Readonly<Record<string, string>>;
-  readonly progress?: Progress;
-}
-
-/** The fetch stage over the content-addressed base cache `<stackerDir>/layer-bases/oci`. */
-export function baseFetcher(opts: FetcherOptions): BuildServices["fetchBase"] {
-  let cache: ReturnType<typeof openBaseCache> | undefined;
-  return async (from, o) => {
-    cache ??= openBaseCache(opts.stackerDir);
-    const base = await fetchBase(from, {
-      cacheLayout: await cache,
-      stackerDir: opts.stackerDir,
-      os: o.os,
-      arch: o.arch,
-      log: o.log,
-      signal: o.signal,
-      readStackerPath: o.readStackerPath,
-      env: opts.env,
-      progress: opts.progress,
-    });
-    return base;
   };
 }

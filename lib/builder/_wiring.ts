@@ -6,11 +6,12 @@ import { NotImplementedError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
 import type { PlannedLayer } from "./layer_context.ts";
-import type { BuildServices, LayoutPort, SnapshotPort, StoragePort } from "./services.ts";
-import { baseFetcher, realStages } from "./_stages.ts";
-import { OciLayout } from "../oci/mod.ts";
+import type { BuildServices } from "./services.ts";
+import { realStages } from "./_stages.ts";
+import { type LayoutStore, OciLayout } from "../oci/mod.ts";
+import { baseFetcher } from "../transport/mod.ts";
 import { isUrl, loadStackerFiles } from "../stackerfile/mod.ts";
-import { openStorage } from "../storage/mod.ts";
+import { openStorage, type Storage, type StorageType } from "../storage/mod.ts";
 import { gitVersion } from "./git_version.ts";
 
 export interface LoadPlanOptions {
@@ -63,7 +64,7 @@ export interface OpenServicesOptions {
   readonly ociDir: string;
   readonly stackerDir: string;
   readonly rootsDir: string;
-  readonly storageType?: "overlay" | "btrfs" | "copy";
+  readonly storageType?: StorageType;
   /** The host environment (registry auth files). */
   readonly env?: Readonly<Record<string, string>>;
   /** Name LXC logs in run failures. */
@@ -78,7 +79,12 @@ export interface OpenServicesOptions {
  * and lib/runtime for unpack, generate and the run. The storage backend comes from lib/storage.
  */
 export async function openServices(opts: OpenServicesOptions): Promise<BuildServices> {
-  const storage = await openStoragePort(opts);
+  const storage = await openStorage({
+    rootsDir: opts.rootsDir,
+    stackerDir: opts.stackerDir,
+    type: opts.storageType,
+    log: opts.log,
+  });
   const output = await OciLayout.open(opts.ociDir, { create: true });
   return {
     output,
@@ -89,27 +95,15 @@ export async function openServices(opts: OpenServicesOptions): Promise<BuildServ
   };
 }
 
-/** The storage backend of the roots dir (lib/storage's `openStorage`). */
-async function openStoragePort(opts: OpenServicesOptions): Promise<StoragePort & MaybeMaterialize> {
-  return await openStorage({
-    rootsDir: opts.rootsDir,
-    stackerDir: opts.stackerDir,
-    type: opts.storageType,
-    log: opts.log,
-  });
-}
-
-interface MaybeMaterialize {
-  /** Copies the merged view of an overlay snapshot into `dest` (overlay backend only). */
-  materialize?(snapshot: SnapshotPort, dest: string): Promise<void>;
-}
-
 /**
  * A plain host path of a snapshot's whole rootfs, for stacker:// imports and grab. A tree snapshot
  * (copy) is one already; an overlay snapshot is materialised into a scratch copy under the stacker
  * dir (storage mounts it in a private mount namespace), which is removed afterwards.
  */
-export function hostViewOf(storage: MaybeMaterialize, scratchDir: string): BuildServices["withHostView"] {
+export function hostViewOf(
+  storage: Pick<Storage, "materialize">,
+  scratchDir: string,
+): BuildServices["withHostView"] {
   return async (snapshot, fn) => {
     if (snapshot.diff.kind === "trees") return await fn(snapshot.diff.rootfs);
     if (!storage.materialize) {
@@ -132,6 +126,6 @@ export function hostViewOf(storage: MaybeMaterialize, scratchDir: string): Build
 export const hostView: BuildServices["withHostView"] = hostViewOf({}, "/nonexistent");
 
 /** The output layout, from `oci/` (throws OciError `oci.not-layout` when there is none at `dir`). */
-export async function openLayout(dir: string, opts: { create?: boolean } = {}): Promise<LayoutPort> {
+export async function openLayout(dir: string, opts: { create?: boolean } = {}): Promise<LayoutStore> {
   return await OciLayout.open(dir, opts);
 }

@@ -16,10 +16,12 @@ import { buildLayer, type LayerResult } from "./build_layer.ts";
 import type { BuildLayerContext, PlannedLayer } from "./layer_context.ts";
 import { layerCacheLookup } from "./layer_key.ts";
 import { lockBuildDirs } from "./lock.ts";
+import type { StorageType } from "../storage/mod.ts";
 import type { BuildServices } from "./services.ts";
 import { loadPlan, openServices } from "./_wiring.ts";
 
-export type StorageKind = "overlay" | "btrfs" | "copy";
+/** The storage backends (`storage/` `StorageType`), under the name the build API has used. */
+export type StorageKind = StorageType;
 
 export interface BuildOptions {
   /** Stacker files to build (paths or http(s) URLs); prerequisites are added. Default ["stacker.yaml"]. */

@@ -5,7 +5,7 @@
  */
 import { OciError } from "../util/errors.ts";
 import type { Descriptor, ImageConfig, Manifest } from "../oci/types.ts";
-import type { LayoutPort } from "./services.ts";
+import type { LayoutStore } from "../oci/mod.ts";
 
 export interface InspectedImage {
   readonly tag: string;
@@ -20,7 +20,7 @@ export interface InspectedImage {
  * `oci.tag-not-found` when `tag` is not in the layout.
  */
 export async function inspectImages(
-  layout: Pick<LayoutPort, "tags" | "readJson">,
+  layout: Pick<LayoutStore, "tags" | "readJson">,
   tag?: string,
 ): Promise<InspectedImage[]> {
   const tags = (await layout.tags()).filter((t) => tag === undefined || t.name === tag);

@@ -12,16 +12,17 @@
 import { createHash } from "node:crypto";
 import { BuildError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
-import { atomicWriteFile } from "../oci/mod.ts";
+import { atomicWriteFile, type LayoutStore } from "../oci/mod.ts";
 import { type Descriptor, type Digest, MediaType } from "../oci/types.ts";
 import { isFsLayerType, type LayerType, layerTypeOf } from "./layer_types.ts";
-import type { BuildServices, GeneratedLayerPort, LayoutPort } from "./services.ts";
+import type { GeneratedLayer } from "../layer/mod.ts";
+import type { BuildServices } from "./services.ts";
 
 /** A layer of an image: its blob, its diff_id and where the blob is stored. */
 export interface SourceLayer {
   readonly desc: Descriptor;
   readonly diffId: Digest;
-  readonly source: LayoutPort;
+  readonly source: LayoutStore;
 }
 
 /** A layer as stored in the output layout. */
@@ -46,7 +47,7 @@ interface ConversionFile {
 const VERSION = 1;
 
 /** Stores a generated layer in `output`, checking the store saw the bytes the generator hashed. */
-export async function storeGenerated(output: LayoutPort, gen: GeneratedLayerPort): Promise<StoredLayer> {
+export async function storeGenerated(output: LayoutStore, gen: GeneratedLayer): Promise<StoredLayer> {
   const [stored, done] = await Promise.all([output.putBlob(gen.stream), gen.done]);
   if (stored.digest !== done.digest || stored.size !== done.size) {
     throw new BuildError(
@@ -66,7 +67,7 @@ export async function storeGenerated(output: LayoutPort, gen: GeneratedLayerPort
 }
 
 /** An empty tar layer (two zero blocks, gzip): the tar form of an empty filesystem-image layer. */
-async function emptyTarLayer(): Promise<GeneratedLayerPort> {
+async function emptyTarLayer(): Promise<GeneratedLayer> {
   const tar = new Uint8Array(1024);
   const gz = new Uint8Array(
     await new Response(new Blob([tar]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
@@ -162,7 +163,7 @@ export class LayerConverter {
         whiteouts: "overlay",
       });
       opts.signal?.throwIfAborted();
-      let gen: GeneratedLayerPort | undefined;
+      let gen: GeneratedLayer | undefined;
       if (isFsLayerType(target)) {
         gen = await svc.packFsLayer(tree, { type: target, sourceDateEpoch: opts.sourceDateEpoch, verity });
       } else {

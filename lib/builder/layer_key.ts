@@ -12,7 +12,7 @@ import { hostArchitecture, hostOs } from "./image_config.ts";
 import { type AcquiredImports, acquireImports } from "./imports.ts";
 import { type BuildLayerContext, layerTypesOf, type PlannedLayer, type StartImage } from "./layer_context.ts";
 import { isFsLayerType, type LayerType } from "./layer_types.ts";
-import type { FetchedBase } from "./services.ts";
+import type { FetchedBase } from "../transport/mod.ts";
 import { treeHashAndEntries } from "./tree_hash.ts";
 import type { LayerDefinition, LayerSpec, OverlayDirSpec } from "../stackerfile/mod.ts";
 import { readFromLayer } from "./_read_from_layer.ts";

@@ -7,7 +7,8 @@
 import { BuildError } from "../util/errors.ts";
 import { storeGenerated } from "./layer_conversion.ts";
 import type { AddedLayer, BuildLayerContext, StartImage } from "./layer_context.ts";
-import type { FetchedBase, SnapshotPort } from "./services.ts";
+import type { Snapshot } from "../storage/mod.ts";
+import type { FetchedBase } from "../transport/mod.ts";
 import type { LayerDefinition, OverlayDirSpec } from "../stackerfile/mod.ts";
 
 /**
@@ -64,7 +65,7 @@ export interface PrepareRootfsOptions {
 export async function prepareRootfs(
   ctx: BuildLayerContext,
   opts: PrepareRootfsOptions,
-): Promise<SnapshotPort> {
+): Promise<Snapshot> {
   const svc = ctx.services;
   const { def, base, start } = opts;
   const overlayCount = opts.overlayLayers.length;
@@ -126,7 +127,7 @@ export async function prepareRootfs(
 }
 
 /** The rootfs directory of a snapshot that host-side writes go to (upper dir or tree). */
-function writableDir(s: SnapshotPort): string {
+function writableDir(s: Snapshot): string {
   return s.diff.kind === "overlay-upper" ? s.diff.upper : s.diff.rootfs;
 }
 

@@ -7,7 +7,7 @@
 import { LayerError } from "../util/errors.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import { fileChunks } from "../util/file_stream.ts";
-import { MediaType } from "../oci/types.ts";
+import { type Digest, MediaType } from "../oci/types.ts";
 import { fileDigest } from "../oci/mod.ts";
 import { digester, type DigestResult } from "./_compression.ts";
 
@@ -17,8 +17,8 @@ export interface GeneratedLayer {
   readonly stream: ReadableStream<Uint8Array>;
   /** Digest and size of the blob and the diff_id, computed while the bytes flowed. */
   readonly done: Promise<{
-    diffId: string;
-    digest: string;
+    diffId: Digest;
+    digest: Digest;
     size: number;
     mediaType: string;
     /** Layer descriptor annotations (the verity root hash of a squashfs layer with verity). */

@@ -1,6 +1,7 @@
 /**
  * The one durability helper: every layout, index and cache file is written through here, so a
- * kill -9 at any moment leaves either the old or the new content, never a truncated file.
+ * kill -9 at any moment leaves either the old or the new content, never a truncated file. Blob
+ * bytes are written here too, in large batches (`writeCoalesced`).
  */
 import { OciError } from "../util/errors.ts";
 import { dirname } from "../util/path.ts";
@@ -78,4 +79,40 @@ export async function atomicWriteFile(
 export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.byteLength) off += await file.write(data.subarray(off));
+}
+
+const WRITE_BATCH = 1 << 20;
+
+/**
+ * Writes `stream` to `file` in batches of about 1 MiB (network chunks are small, syscalls are not
+ * free), keeping one write in flight while the next batch is read and hashed.
+ */
+export async function writeCoalesced(file: Deno.FsFile, stream: ReadableStream<Uint8Array>): Promise<void> {
+  let pending: Promise<void> = Promise.resolve();
+  let batch = new Uint8Array(WRITE_BATCH);
+  let fill = 0;
+  const flush = async (data: Uint8Array) => {
+    await pending;
+    pending = writeAll(file, data);
+    // a failed write must surface even if no later flush awaits it
+    pending.catch(() => {});
+  };
+  try {
+    for await (const chunk of stream) {
+      if (fill + chunk.byteLength > WRITE_BATCH && fill > 0) {
+        await flush(batch.subarray(0, fill));
+        batch = new Uint8Array(WRITE_BATCH);
+        fill = 0;
+      }
+      if (chunk.byteLength >= WRITE_BATCH) {
+        await flush(chunk);
+        continue;
+      }
+      batch.set(chunk, fill);
+      fill += chunk.byteLength;
+    }
+    if (fill > 0) await flush(batch.subarray(0, fill));
+  } finally {
+    await pending;
+  }
 }

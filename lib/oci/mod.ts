@@ -17,4 +17,5 @@ export {
   selectPlatform,
 } from "./manifest.ts";
 export { OciLayout } from "./oci_layout.ts";
-export type { GcResult, OpenLayoutOptions, StoredImage } from "./oci_layout.ts";
+export type { OpenLayoutOptions, StoredImage } from "./oci_layout.ts";
+export type { GcResult, LayoutStore } from "./layout_store.ts";

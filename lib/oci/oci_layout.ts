@@ -7,7 +7,7 @@
 import { fileChunks } from "../util/file_stream.ts";
 import { join } from "../util/path.ts";
 import { OciError } from "../util/errors.ts";
-import { atomicWriteFile, storageError, syncDir, writeAll } from "./atomic_write.ts";
+import { atomicWriteFile, storageError, syncDir, writeCoalesced } from "./atomic_write.ts";
 import { DigestStream, parseDigest, readBounded, sha256Digest } from "./digest.ts";
 import { withFileLock } from "./file_lock.ts";
 import {
@@ -18,6 +18,7 @@ import {
   parseManifestOrIndex,
   selectPlatform,
 } from "./manifest.ts";
+import type { GcResult, LayoutStore } from "./layout_store.ts";
 import type { Descriptor, Digest, ImageConfig, Index, Manifest } from "./types.ts";
 import { MediaType, REF_NAME_ANNOTATION } from "./types.ts";
 
@@ -37,14 +38,8 @@ export interface StoredImage {
   readonly config: ImageConfig;
 }
 
-/** What `gc` did. */
-export interface GcResult {
-  readonly removed: number;
-  readonly bytes: number;
-}
-
 /** An OCI image layout directory. One instance per directory and process is enough; it holds no open files. */
-export class OciLayout {
+export class OciLayout implements LayoutStore {
   readonly dir: string;
   private constructor(dir: string) {
     this.dir = dir;
@@ -362,42 +357,6 @@ export class OciLayout {
       await Deno.remove(join(this.dir, TMP_DIR), { recursive: true }).catch(() => {});
       return { removed, bytes };
     }, { what: `the index of "${this.dir}"` });
-  }
-}
-
-const WRITE_BATCH = 1 << 20;
-
-/**
- * Writes `stream` to `file` in batches of about 1 MiB (network chunks are small, syscalls are not
- * free), keeping one write in flight while the next batch is read and hashed.
- */
-async function writeCoalesced(file: Deno.FsFile, stream: ReadableStream<Uint8Array>): Promise<void> {
-  let pending: Promise<void> = Promise.resolve();
-  let batch = new Uint8Array(WRITE_BATCH);
-  let fill = 0;
-  const flush = async (data: Uint8Array) => {
-    await pending;
-    pending = writeAll(file, data);
-    // a failed write must surface even if no later flush awaits it
-    pending.catch(() => {});
-  };
-  try {
-    for await (const chunk of stream) {
-      if (fill + chunk.byteLength > WRITE_BATCH && fill > 0) {
-        await flush(batch.subarray(0, fill));
-        batch = new Uint8Array(WRITE_BATCH);
-        fill = 0;
-      }
-      if (chunk.byteLength >= WRITE_BATCH) {
-        await flush(chunk);
-        continue;
-      }
-      batch.set(chunk, fill);
-      fill += chunk.byteLength;
-    }
-    if (fill > 0) await flush(batch.subarray(0, fill));
-  } finally {
-    await pending;
   }
 }
 

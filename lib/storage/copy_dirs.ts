@@ -18,18 +18,10 @@ import { checkName, exists, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
+import type { BaseRef, Snapshot, Storage, UnpackFn } from "./types.ts";
 import { createSubvolume, destroySubvolume, isSubvolume, setReadonly, snapshot } from "../ffi/btrfs.ts";
 
-export interface Snapshot {
-  readonly name: string;
-  readonly lxcRootfs: { readonly path: string; readonly options?: string };
-  readonly diff:
-    | { readonly kind: "overlay-upper"; readonly upper: string }
-    | { readonly kind: "trees"; readonly base: string; readonly rootfs: string };
-}
-
-export type UnpackFn = (dir: string, whiteouts: "overlay" | "apply", index: number) => Promise<void>;
-export type BaseRef = { chain: readonly Digest[] } | { built: string } | { scratch: true };
+export type { BaseRef, Snapshot, UnpackFn } from "./types.ts";
 
 async function run(argv: string[], what: string): Promise<void> {
   const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "piped" })
@@ -112,7 +104,7 @@ export function chainKey(chain: readonly Digest[]): string {
   return createHash("sha256").update(chain.join("\n")).digest("hex");
 }
 
-export class CopyStorage {
+export class CopyStorage implements Storage {
   readonly kind: "copy" | "btrfs";
   readonly #root: string;
   readonly #log: Logger;

@@ -10,8 +10,9 @@ import { btrfsOps, CopyStorage } from "./copy_dirs.ts";
 import { filesystemType } from "./btrfs_loopback.ts";
 import { OverlayStorage } from "./overlay_dirs.ts";
 
-export type StorageType = "overlay" | "btrfs" | "copy";
-export type Storage = CopyStorage | OverlayStorage;
+import type { Storage, StorageType } from "./types.ts";
+
+export type { Storage, StorageType } from "./types.ts";
 
 export interface OpenStorageOptions {
   readonly rootsDir: string;

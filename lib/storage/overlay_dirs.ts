@@ -18,7 +18,8 @@ import { checkName, exists, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
-import { type BaseRef, removeTree, type Snapshot, type UnpackFn } from "./copy_dirs.ts";
+import { removeTree } from "./copy_dirs.ts";
+import type { BaseRef, Snapshot, Storage, UnpackFn } from "./types.ts";
 
 /** The roots dir entry of an unpacked layer: `sha256_<hex>` (spec §3.1). */
 function layerEntryOf(d: Digest): string {
@@ -32,7 +33,7 @@ function layerEntryOf(d: Digest): string {
 /** Roots dir entries that are unpacked layers (layer names live under work/ and built/, never here). */
 const LAYER_ENTRY_RE = /^sha(256|512)_[a-f0-9]{64,128}$/;
 
-export class OverlayStorage {
+export class OverlayStorage implements Storage {
   readonly kind = "overlay" as const;
   readonly #root: string;
   readonly #log: Logger;

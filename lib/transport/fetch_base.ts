@@ -11,6 +11,7 @@ import {
   DigestStream,
   fileDigest,
   type ImageConfig,
+  type LayoutStore,
   type Manifest,
   OciLayout,
   sha256Digest,
@@ -32,17 +33,21 @@ import { type ImageRef, parseImageRef, registryHost } from "./image_ref.ts";
 import { RegistryClient } from "./registry_client.ts";
 import { skopeoCopy } from "./skopeo.ts";
 
-/** Options of {@link fetchBase}. */
-export interface FetchBaseOptions {
-  /** The base cache layout (`<stackerDir>/layer-bases/oci`). */
-  readonly cacheLayout: OciLayout;
-  readonly stackerDir: string;
+/** One fetch: the platform wanted and how to read `stacker://` urls; what changes from layer to layer. */
+export interface FetchRequest {
   readonly os: string;
   readonly arch: string;
   readonly log: Logger;
   readonly signal?: AbortSignal;
   /** Copies `stacker://<layer>/<path>` to `dest` (the build reads its own layers). */
   readonly readStackerPath?: (layer: string, path: string, dest: string) => Promise<void>;
+}
+
+/** Options of {@link fetchBase}: the request, where bases are cached, how registries are reached. */
+export interface FetchBaseOptions extends FetchRequest {
+  /** The base cache layout (`<stackerDir>/layer-bases/oci`). */
+  readonly cacheLayout: OciLayout;
+  readonly stackerDir: string;
   /** Environment for auth files [{}]. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly credentials?: Credentials;
@@ -52,11 +57,23 @@ export interface FetchBaseOptions {
   readonly retries?: number;
 }
 
+/** The fetch stage bound to one stacker dir's base cache (see {@link baseFetcher}): what the build calls. */
+export type BaseFetcher = (from: BaseSpec, request: FetchRequest) => Promise<FetchedBase>;
+
+/** Options of {@link baseFetcher}. */
+export interface BaseFetcherOptions {
+  readonly stackerDir: string;
+  /** For registry auth files (REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, HOME). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly progress?: Progress;
+}
+
 /** A fetched base. `tar.compression` says how to read the file. */
 export type FetchedBase =
   | {
     readonly kind: "image";
-    readonly layout: OciLayout;
+    /** The base cache layout holding the image. */
+    readonly layout: LayoutStore;
     readonly manifestDescriptor: Descriptor;
     readonly manifest: Manifest;
     readonly config: ImageConfig;
@@ -75,6 +92,21 @@ export type FetchedBase =
 /** The cache-layout tag of a docker/oci base: a hash of the full url and the platform. */
 export function baseCacheTag(url: string, os: string, arch: string): string {
   return `base-${sha256Digest(`${url}\n${os}/${arch}`).slice(7)}`;
+}
+
+/** {@link fetchBase} over the base cache `<stackerDir>/layer-bases/oci`, opened on first use. */
+export function baseFetcher(opts: BaseFetcherOptions): BaseFetcher {
+  let cache: Promise<OciLayout> | undefined;
+  return async (from, request) => {
+    cache ??= openBaseCache(opts.stackerDir);
+    return await fetchBase(from, {
+      ...request,
+      cacheLayout: await cache,
+      stackerDir: opts.stackerDir,
+      env: opts.env,
+      progress: opts.progress,
+    });
+  };
 }
 
 /** Opens (creating) the base cache layout of `stackerDir`. */

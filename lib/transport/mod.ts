@@ -22,8 +22,21 @@ export type {
   ImageSource,
   PlatformChoice,
 } from "./copy_image.ts";
-export { baseCacheTag, detectCompression, fetchBase, openBaseCache, withSource } from "./fetch_base.ts";
-export type { FetchBaseOptions, FetchedBase } from "./fetch_base.ts";
+export {
+  baseCacheTag,
+  baseFetcher,
+  detectCompression,
+  fetchBase,
+  openBaseCache,
+  withSource,
+} from "./fetch_base.ts";
+export type {
+  BaseFetcher,
+  BaseFetcherOptions,
+  FetchBaseOptions,
+  FetchedBase,
+  FetchRequest,
+} from "./fetch_base.ts";
 export { publish } from "./publish.ts";
 export type { Published, PublishImage, PublishOptions } from "./publish.ts";
 export { skopeoCopy } from "./skopeo.ts";

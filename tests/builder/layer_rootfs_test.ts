@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { BuildError } from "../../lib/util/errors.ts";
 import { type Digest, MediaType } from "../../lib/oci/types.ts";
 import { generateOverlayLayers, prepareRootfs } from "../../lib/builder/layer_rootfs.ts";
-import type { SnapshotPort } from "../../lib/builder/services.ts";
+import type { Snapshot } from "../../lib/storage/mod.ts";
 import { type TempLayerContext, tempLayerContext } from "./_helpers/layer_context.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -25,7 +25,7 @@ async function tarNames(lc: TempLayerContext, digest: Digest): Promise<string[]>
   return names.filter((l) => l !== "" && l !== ".").sort();
 }
 
-function rootfsOf(s: SnapshotPort): string {
+function rootfsOf(s: Snapshot): string {
   assert.equal(s.diff.kind, "trees", "copy storage gives tree snapshots");
   return s.diff.kind === "trees" ? s.diff.rootfs : "";
 }
@@ -94,7 +94,7 @@ Deno.test({
       await run("tar", ["-czf", `${lc.dir}/base.tar.gz`, "-C", `${lc.dir}/tarroot`, "."]);
       const snap = await prepareRootfs(lc.ctx, {
         def: { name: "ontar", from: { type: "tar", url: `${lc.dir}/base.tar.gz` } },
-        base: { kind: "tar", path: `${lc.dir}/base.tar.gz`, digest: "sha256:unused" },
+        base: { kind: "tar", path: `${lc.dir}/base.tar.gz`, digest: "sha256:unused", compression: "gzip" },
         start: {},
         overlayLayers: await generateOverlayLayers(lc.ctx, { layer: "ontar", overlayDirs }),
       });
@@ -134,6 +134,7 @@ Deno.test({
         manifestDescriptor: { mediaType: MediaType.ociManifest, digest: layer.digest, size: 1 },
         manifest,
         config,
+        cacheTag: "base-unused",
       },
       start: { manifest, config, source: lc.svc.output },
       overlayLayers: [],

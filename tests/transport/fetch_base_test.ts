@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { busyboxLayout, multiLayerLayout, startRegistry } from "../../scripts/fixtures/mod.ts";
 import { OciLayout, sha256Digest } from "../../lib/oci/mod.ts";
-import { baseCacheTag, detectCompression, fetchBase, openBaseCache } from "../../lib/transport/mod.ts";
+import {
+  baseCacheTag,
+  baseFetcher,
+  detectCompression,
+  fetchBase,
+  openBaseCache,
+} from "../../lib/transport/mod.ts";
 import type { FetchBaseOptions } from "../../lib/transport/mod.ts";
 import { OciError } from "../../lib/util/errors.ts";
 import { memoryLogger } from "../../lib/util/log.ts";
@@ -97,6 +103,24 @@ Deno.test("fetchBase() reads oci bases, tags with colons, and the cache layout i
     fetchBase({ type: "oci", url: `${dir}:missing` }, s.opts),
     (e: unknown) => e instanceof OciError && e.code === "oci.no-tag",
   );
+});
+
+Deno.test("baseFetcher() is fetchBase over the stacker dir's base cache, created on first use", async () => {
+  await using s = await stackerDir();
+  const f = await busyboxLayout();
+  const sd = `${s.dir}/other-stacker-dir`;
+  const fetch = baseFetcher({ stackerDir: sd, env: {} });
+  await assert.rejects(
+    Deno.stat(`${sd}/layer-bases/oci`),
+    Deno.errors.NotFound,
+    "nothing opened before a fetch",
+  );
+  const request = { os: "linux", arch: "amd64", log: s.opts.log };
+  const base = await fetch({ type: "oci", url: `${f.dir}:${f.tag}` }, request);
+  assert.ok(base.kind === "image");
+  assert.equal(base.layout.dir, `${sd}/layer-bases/oci`);
+  assert.ok(await base.layout.hasBlob(base.manifest.layers[0].digest));
+  assert.deepEqual(await fetch({ type: "built", tag: "parent" }, request), { kind: "built", tag: "parent" });
 });
 
 Deno.test("fetchBase() gives local tar bases with their compression", async () => {
