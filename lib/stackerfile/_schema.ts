@@ -1,50 +1,26 @@
 /**
- * The zod schema of a stacker file's layer (spec §1) and of `config:`. Scalars that YAML may read
- * as numbers or booleans are accepted here; the parser turns them back into their source text.
+ * The zod shapes of the values of a layer's directives (spec §1; the rows of `_directives.ts` use
+ * them) and of `config:`. Scalars that YAML may read as numbers or booleans are accepted here; the
+ * parser turns them back into their source text.
  */
 import { z } from "../util/deps.ts";
 
-/** Every key a layer may hold (spec §1.1), including the two internal ones stacker tolerates. */
-export const LAYER_KEYS: readonly string[] = [
-  "from",
-  "imports",
-  "import",
-  "overlay_dirs",
-  "run",
-  "cmd",
-  "entrypoint",
-  "full_command",
-  "build_env_passthrough",
-  "build_env",
-  "environment",
-  "volumes",
-  "labels",
-  "generate_labels",
-  "working_dir",
-  "build_only",
-  "binds",
-  "runtime_user",
-  "annotations",
-  "os",
-  "arch",
-  "bom",
-  "was_legacy_import",
-  "was_bom",
-];
 export const FROM_KEYS = ["type", "url", "tag", "insecure"];
 export const FROM_TYPES = ["docker", "oci", "tar", "built", "scratch"] as const;
 
-const scalar = z.union([z.string(), z.number(), z.boolean()], { error: "expected a string" });
-const script = z.union([z.string(), z.array(scalar)], { error: "expected a string or a list of strings" });
-const strMap = z.record(
+export const scalar = z.union([z.string(), z.number(), z.boolean()], { error: "expected a string" });
+export const script = z.union([z.string(), z.array(scalar)], {
+  error: "expected a string or a list of strings",
+});
+export const strMap = z.record(
   z.string(),
   z.union([z.string(), z.number(), z.boolean(), z.null()], { error: "expected a string value" }),
   { error: "expected a map of names to strings" },
 );
-const str = z.string({ error: "expected a string" });
+export const str = z.string({ error: "expected a string" });
 const int = z.number({ error: "expected an integer" }).int({ error: "expected an integer" });
 
-const fromSchema = z.object({
+export const fromSchema = z.object({
   type: z.enum(FROM_TYPES, { error: `expected one of ${FROM_TYPES.map((t) => `"${t}"`).join(", ")}` }),
   url: str.optional(),
   tag: scalar.optional(),
@@ -81,37 +57,12 @@ const bindItem = z.preprocess(
     error: 'expected "PATH", "SOURCE -> DEST" or a map with source and dest',
   }),
 );
+export const bindsSchema = z.array(bindItem, { error: "expected a list of binds" });
 
-export const layerSchema = z.object({
-  from: fromSchema,
-  imports: importsSchema.optional(),
-  import: importsSchema.optional(),
-  overlay_dirs: z.array(
-    z.object({ source: str, dest: str.optional() }, { error: "expected a map with source and dest" }),
-    { error: "expected a list of {source, dest}" },
-  ).optional(),
-  run: script.optional(),
-  cmd: script.optional(),
-  entrypoint: script.optional(),
-  full_command: script.optional(),
-  build_env_passthrough: z.array(str, { error: "expected a list of regular expressions" }).optional(),
-  build_env: strMap.optional(),
-  environment: strMap.optional(),
-  volumes: z.array(scalar, { error: "expected a list of paths" }).optional(),
-  labels: strMap.optional(),
-  generate_labels: script.optional(),
-  working_dir: scalar.optional(),
-  build_only: z.boolean({ error: "expected true or false" }).optional(),
-  binds: z.array(bindItem, { error: "expected a list of binds" }).optional(),
-  runtime_user: scalar.optional(),
-  annotations: strMap.optional(),
-  os: str.optional(),
-  arch: str.optional(),
-  bom: z.unknown().optional(),
-  was_legacy_import: z.unknown().optional(),
-  was_bom: z.unknown().optional(),
-}, { error: "expected a map of directives" });
-export type LayerInput = z.infer<typeof layerSchema>;
+export const overlayDirsSchema = z.array(
+  z.object({ source: str, dest: str.optional() }, { error: "expected a map with source and dest" }),
+  { error: "expected a list of {source, dest}" },
+);
 
 export const configSchema = z.object({
   prerequisites: z.array(str, { error: "expected a list of stacker file paths" }).optional(),

@@ -19,7 +19,7 @@ export type {
   Substitution,
 } from "./types.ts";
 export { importKindOf, isUrl, parseStackerFile, resolveIn, runScriptOf } from "./parse_stacker_file.ts";
-export { LAYER_KEYS } from "./_schema.ts";
+export { LAYER_KEYS } from "./_directives.ts";
 export { positionOf, resolveSubstitutions, substitute } from "./substitute.ts";
 export type { ResolveSubstitutionsOptions } from "./substitute.ts";
 export {

@@ -6,7 +6,8 @@ import { dirname } from "../util/path.ts";
 import { YAML } from "../util/deps.ts";
 import { silentLogger } from "../util/log.ts";
 import { type FileProblem, throwProblems } from "./_problems.ts";
-import { configOf, type Ctx, layerOf, problem } from "./_layer.ts";
+import { type Ctx, problem } from "./_context.ts";
+import { configOf, layerOf } from "./_layer.ts";
 import { isUrl } from "./_paths.ts";
 import { isMergeKey } from "./_yaml_nodes.ts";
 import { substitute } from "./substitute.ts";
@@ -24,16 +25,53 @@ export { runScriptOf } from "./_layer.ts";
  */
 export function parseStackerFile(text: string, path: string, opts: ParseOptions = {}): StackerFile {
   const substituted = substitute(text, opts.substitutions ?? [], path);
-  const dir = isUrl(path) ? (opts.cwd ?? Deno.cwd()) : dirname(path);
   const lc = new YAML.LineCounter();
-  const docs = YAML.parseAllDocuments(substituted, {
+  const problems: FileProblem[] = [];
+  const doc = yamlDocumentOf(substituted, path, lc, problems);
+  const ctx: Ctx = {
+    file: path,
+    dir: isUrl(path) ? (opts.cwd ?? Deno.cwd()) : dirname(path),
+    text: substituted,
+    doc,
+    lc,
+    problems,
+    log: opts.log ?? silentLogger,
+    requireHash: opts.requireHash ?? false,
+    js: (YAML.isMap(doc.contents) ? doc.toJS({ maxAliasCount: 10_000 }) : {}) as Record<string, unknown>,
+  };
+  const root = doc.contents;
+  if (!YAML.isMap(root)) {
+    problem(
+      ctx,
+      root ?? undefined,
+      "",
+      "stackerfile.not-a-map",
+      "expected a map of layer names to layer definitions",
+    );
+    throwProblems(path, problems);
+  }
+  const { layers, prerequisites } = layersOf(ctx, root as YAML.YAMLMap);
+  throwProblems(path, problems);
+  return { path, dir: ctx.dir, text: substituted, layers, prerequisites };
+}
+
+/**
+ * The one YAML document of `text`. Throws (through `problems`) when there is none, several, a YAML
+ * error, a duplicate key, or a collection used as a key.
+ */
+function yamlDocumentOf(
+  text: string,
+  path: string,
+  lc: YAML.LineCounter,
+  problems: FileProblem[],
+): YAML.Document {
+  const docs = YAML.parseAllDocuments(text, {
     lineCounter: lc,
     uniqueKeys: true,
     // No keepSourceTokens: node ranges and the LineCounter give every position we report.
     prettyErrors: false,
     merge: true,
   });
-  const problems: FileProblem[] = [];
   const at = (off: number) => {
     const p = lc.linePos(off);
     return { line: p.line, column: p.col };
@@ -58,7 +96,7 @@ export function parseStackerFile(text: string, path: string, opts: ParseOptions 
     for (const e of d.errors) {
       let msg = e.message.split("\n")[0];
       if (e.code === "DUPLICATE_KEY") {
-        msg = `duplicate key "${substituted.slice(e.pos[0]).match(/^[^:\n]*/)![0].trim()}"`;
+        msg = `duplicate key "${text.slice(e.pos[0]).match(/^[^:\n]*/)![0].trim()}"`;
       }
       problems.push({
         ...at(e.pos[0]),
@@ -75,10 +113,8 @@ export function parseStackerFile(text: string, path: string, opts: ParseOptions 
   YAML.visit(doc, {
     Pair(_, pair) {
       if (YAML.isCollection(pair.key)) {
-        const p = lc.linePos(pair.key.range?.[0] ?? 0);
         problems.push({
-          line: p.line,
-          column: p.col,
+          ...at(pair.key.range?.[0] ?? 0),
           code: "stackerfile.non-string-key",
           message: `key "${pair.key.toString()}" is not a string`,
         });
@@ -86,32 +122,15 @@ export function parseStackerFile(text: string, path: string, opts: ParseOptions 
     },
   });
   throwProblems(path, problems);
-  const ctx: Ctx = {
-    file: path,
-    dir,
-    text: substituted,
-    doc,
-    lc,
-    problems,
-    log: opts.log ?? silentLogger,
-    requireHash: opts.requireHash ?? false,
-    js: (YAML.isMap(doc.contents) ? doc.toJS({ maxAliasCount: 10_000 }) : {}) as Record<string, unknown>,
-  };
-  const root = doc.contents;
-  if (!YAML.isMap(root)) {
-    problem(
-      ctx,
-      root ?? undefined,
-      "",
-      "stackerfile.not-a-map",
-      "expected a map of layer names to layer definitions",
-    );
-    throwProblems(path, problems);
-  }
+  return doc;
+}
+
+/** The layers of the top-level map in file order, and `config.prerequisites`; problems go to `ctx`. */
+function layersOf(ctx: Ctx, root: YAML.YAMLMap): { layers: LayerSpec[]; prerequisites: string[] } {
   const layers: LayerSpec[] = [];
   let prerequisites: string[] = [];
   let index = 0;
-  for (const pair of (root as YAML.YAMLMap).items) {
+  for (const pair of root.items) {
     const k = pair.key;
     if (!YAML.isScalar(k) || (typeof k.value !== "string" && !isMergeKey(k))) {
       const shown = YAML.isScalar(k) ? String(k.value) : YAML.isNode(k) ? k.toString() : String(k);
@@ -136,6 +155,5 @@ export function parseStackerFile(text: string, path: string, opts: ParseOptions 
     const spec = layerOf(ctx, name, index++, k);
     if (spec) layers.push(spec);
   }
-  throwProblems(path, problems);
-  return { path, dir, text: substituted, layers, prerequisites };
+  return { layers, prerequisites };
 }
