@@ -5,7 +5,8 @@
  */
 import type { Descriptor } from "../oci/mod.ts";
 import { RegistryError } from "../util/errors.ts";
-import { backoffMs, sleep, statusError } from "./_http.ts";
+import { sleep } from "../util/clock.ts";
+import { backoffMs, statusError } from "./_http.ts";
 import type { RegistrySession } from "./_session.ts";
 
 /** What {@link uploadChunks} needs besides the session. */
@@ -157,7 +158,7 @@ async function uploadProgress(
   attempt: number,
 ): Promise<{ offset: number; location: URL } | undefined> {
   const settings = session.settings;
-  await sleep(backoffMs(attempt, settings), settings.signal);
+  await sleep(backoffMs(attempt, settings), settings.signal, settings.clock);
   let res: Response;
   try {
     res = await session.request({ method: "GET", url: location.href }, repo, scopes);

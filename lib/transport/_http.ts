@@ -2,11 +2,14 @@
  * The network seam of the registry client: one request with manual redirects (≤10 http(s) hops,
  * Authorization dropped when the origin changes, no https→http downgrade unless allowed), bounded
  * retries with backoff on broken connections, 5xx and 429 (Retry-After honoured, capped), header and
- * idle timeouts, and bounded reads of small bodies.
+ * idle timeouts (bodies: `_body_watch.ts`), and bounded reads of small bodies. Every wait runs on the
+ * settings' clock.
  */
 import { readBounded } from "../oci/mod.ts";
+import { type Clock, sleep, systemClock } from "../util/clock.ts";
 import { RegistryError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { watchBody } from "./_body_watch.ts";
 
 /** Limits and hooks shared by every request of a client. */
 export interface HttpSettings {
@@ -27,6 +30,8 @@ export interface HttpSettings {
   /** Skip TLS certificate verification (an `insecure: true` source only). */
   readonly skipTlsVerify?: boolean;
   readonly log: Logger;
+  /** Timeouts and backoff run on this clock (default: the real one; tests pass a fake). */
+  readonly clock?: Clock;
 }
 
 /** One request; `body` is a factory so a retried or redirected request can send it again. */
@@ -48,21 +53,6 @@ const MAX_REDIRECTS = 10;
 export const MAX_SMALL_BODY = 1024 * 1024;
 
 const defaultRetry = (s: number) => s === 408 || s === 429 || (s >= 500 && s <= 599);
-
-/** Waits `ms`; rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | null): number | undefined {
@@ -96,7 +86,7 @@ export async function send(req: HttpRequest, s: HttpSettings): Promise<Response>
     } catch (err) {
       if (s.signal?.aborted || err instanceof RegistryError) throw err;
       lastErr = err;
-      if (attempt < retries) await sleep(backoffMs(attempt + 1, s), s.signal);
+      if (attempt < retries) await sleep(backoffMs(attempt + 1, s), s.signal, s.clock);
       continue;
     }
     if (retryStatus(res.status) && attempt < retries) {
@@ -105,7 +95,7 @@ export async function send(req: HttpRequest, s: HttpSettings): Promise<Response>
       s.log.debug(`registry answered ${res.status}, waiting ${Math.round(wait)} ms`, {
         url: redact(req.url),
       });
-      await sleep(wait, s.signal);
+      await sleep(wait, s.signal, s.clock);
       continue;
     }
     return res;
@@ -125,7 +115,7 @@ async function sendOnce(req: HttpRequest, s: HttpSettings): Promise<Response> {
     const headers = new Headers(req.headers);
     if (req.authorization && url.origin === origin) headers.set("authorization", req.authorization);
     const ctl = new AbortController();
-    const timer = setTimeout(
+    const timer = (s.clock ?? systemClock).timer(
       () => ctl.abort(new Error(`no response within ${s.headerTimeoutMs} ms`)),
       s.headerTimeoutMs,
     );
@@ -145,9 +135,9 @@ async function sendOnce(req: HttpRequest, s: HttpSettings): Promise<Response> {
           client: s.client,
         });
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
-    if (![301, 302, 303, 307, 308].includes(res.status)) return withIdleTimeout(res, s.idleTimeoutMs);
+    if (![301, 302, 303, 307, 308].includes(res.status)) return watchBody(res, s.idleTimeoutMs, s.clock);
     const location = res.headers.get("location");
     await res.body?.cancel();
     if (!location) {
@@ -178,73 +168,6 @@ async function sendOnce(req: HttpRequest, s: HttpSettings): Promise<Response> {
   throw new RegistryError(`Cannot fetch "${redact(req.url)}": more than ${MAX_REDIRECTS} redirects`, {
     code: "registry.bad-redirect",
   });
-}
-
-/**
- * Below this many bytes per `idleTimeoutMs` of waiting, a body counts as stalled: a server that
- * drips a byte every few seconds never trips a pure idle timeout (skopeo waits forever on one).
- * 1 KiB per window is far below any real link, so only a deliberately dribbling peer hits it.
- */
-const MIN_BYTES_PER_WINDOW = 1024;
-
-/**
- * The response with a body that errors when no chunk arrives for `ms`, or when it stalls: less
- * than MIN_BYTES_PER_WINDOW in `ms` of waiting. Only time spent waiting for the network counts,
- * never time the consumer takes between reads. One unref'd watchdog per body (not a timer per
- * chunk: bodies arrive in thousands of chunks).
- */
-function withIdleTimeout(res: Response, ms: number): Response {
-  if (!res.body) return res;
-  const reader = res.body.getReader();
-  let waitingSince: number | undefined;
-  let windowWait = 0, windowBytes = 0;
-  let failure: Error | undefined;
-  const fail = (err: Error) => {
-    failure ??= err;
-    clearInterval(watchdog);
-    reader.cancel(failure).catch(() => {});
-  };
-  const stalled = () =>
-    new Error(`stalled: ${windowBytes} bytes in ${ms} ms (fewer than ${MIN_BYTES_PER_WINDOW})`);
-  const watchdog = setInterval(() => {
-    if (waitingSince === undefined) return;
-    const waited = Date.now() - waitingSince;
-    if (waited > ms) fail(new Error(`no data for ${ms} ms`));
-    else if (windowWait + waited > ms && windowBytes < MIN_BYTES_PER_WINDOW) fail(stalled());
-  }, Math.max(10, Math.min(ms, 2000) / 4));
-  Deno.unrefTimer(watchdog);
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        waitingSince = Date.now();
-        const r = await reader.read();
-        windowWait += Date.now() - waitingSince;
-        waitingSince = undefined;
-        if (failure) throw failure;
-        if (r.done) {
-          clearInterval(watchdog);
-          controller.close();
-          return;
-        }
-        windowBytes += r.value.byteLength;
-        if (windowWait > ms) {
-          if (windowBytes < MIN_BYTES_PER_WINDOW) throw stalled();
-          windowWait = 0;
-          windowBytes = 0;
-        }
-        controller.enqueue(r.value);
-      } catch (err) {
-        clearInterval(watchdog);
-        reader.cancel(err).catch(() => {});
-        controller.error(err);
-      }
-    },
-    cancel(reason) {
-      clearInterval(watchdog);
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /** The body of a small response (errors, tokens), capped at `limit`. */
