@@ -19,7 +19,7 @@
 import { BuildError, StackerError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { Descriptor } from "../oci/types.ts";
-import type { CacheEntry } from "./build_cache.ts";
+import type { CacheEntry, CacheKey } from "./build_cache.ts";
 import { storeGenerated } from "./layer_conversion.ts";
 import { type BuildLayerContext, layerTypesOf, type PlannedLayer, type StartImage } from "./layer_context.ts";
 import { retag, writeLayerImages } from "./layer_images.ts";
@@ -73,18 +73,8 @@ async function buildLayerInner(
   // The rootfs is unpacked from the tar image when there is one (shared with tar-only builds).
   const start: StartImage = starts.get("tar") ?? starts.get(types[0]) ?? {};
 
-  if (!ctx.noCache) {
-    const found = cache.lookup(def.name, key);
-    if (found.hit) {
-      const manifests: Partial<Record<LayerType, Descriptor>> = {};
-      for (const t of types) {
-        const manifest = found.entry.manifests[t];
-        manifests[t] = manifest;
-        await retag(svc, outputTag(def.name, t), def.buildOnly ? undefined : manifest);
-      }
-      return { name: def.name, cached: true, manifest: manifests[types[0]]!, manifests, newLayers: 0 };
-    }
-  }
+  const cached = ctx.noCache ? undefined : await fromCache(ctx, def, key);
+  if (cached) return cached;
 
   // 4. Overlay dirs and dest imports: each its own layer, generated before the rootfs exists, then
   // stacked under the run's writable layer so the run sees them and the own diff does not repeat them.
@@ -103,17 +93,10 @@ async function buildLayerInner(
 
   // 6. Run.
   if (def.run !== undefined && (typeof def.run === "string" ? def.run.trim() !== "" : def.run.length > 0)) {
-    await svc.runLayer({
-      layer: def,
-      file: planned.file,
-      snapshot,
-      importDir: `${ctx.stackerDir}/imports/${def.name}`,
-      binds: def.binds ?? [],
-      env: runEnv,
-      onRunFailure: ctx.onRunFailure,
-      log,
-      signal: ctx.signal,
-    });
+    const importDir = `${ctx.stackerDir}/imports/${def.name}`;
+    const binds = def.binds ?? [];
+    const common = { file: planned.file, onRunFailure: ctx.onRunFailure, log, signal: ctx.signal };
+    await svc.runLayer({ layer: def, snapshot, importDir, binds, env: runEnv, ...common });
   }
 
   // 7. Repack into one layer (none when nothing changed).
@@ -125,11 +108,7 @@ async function buildLayerInner(
 
   // 8. Config, manifest and tag per layer type.
   await svc.storage.commit(def.name);
-  let generatedLabels: Record<string, string> | undefined;
-  if (def.generateLabels !== undefined) {
-    await using tmp = await svc.storage.tempSnapshot(def.name);
-    generatedLabels = await svc.generateLabels(def, tmp, { log, signal: ctx.signal });
-  }
+  const generatedLabels = await generatedLabelsOf(ctx, def, log);
   const manifests = await writeLayerImages(ctx, { planned, starts, added: newLayers, generatedLabels, log });
 
   // 9. Cache entry, last: it vouches for everything above.
@@ -149,4 +128,33 @@ async function buildLayerInner(
     manifests,
     newLayers: newLayers.length,
   };
+}
+
+/** The result of a cache hit on `key`, the layer's tags pointed at the cached manifests; else undefined. */
+async function fromCache(
+  ctx: BuildLayerContext,
+  def: PlannedLayer["def"],
+  key: CacheKey,
+): Promise<LayerResult | undefined> {
+  const found = ctx.cache.lookup(def.name, key);
+  if (!found.hit) return undefined;
+  const types = layerTypesOf(ctx);
+  const manifests: Partial<Record<LayerType, Descriptor>> = {};
+  for (const t of types) {
+    const manifest = found.entry.manifests[t];
+    manifests[t] = manifest;
+    await retag(ctx.services, outputTag(def.name, t), def.buildOnly ? undefined : manifest);
+  }
+  return { name: def.name, cached: true, manifest: manifests[types[0]]!, manifests, newLayers: 0 };
+}
+
+/** The labels `generate_labels` writes, run in a throw-away snapshot of the committed layer. */
+async function generatedLabelsOf(
+  ctx: BuildLayerContext,
+  def: PlannedLayer["def"],
+  log: Logger,
+): Promise<Record<string, string> | undefined> {
+  if (def.generateLabels === undefined) return undefined;
+  await using tmp = await ctx.services.storage.tempSnapshot(def.name);
+  return await ctx.services.generateLabels(def, tmp, { log, signal: ctx.signal });
 }

@@ -10,13 +10,13 @@
  *   and revalidated with ETag / Last-Modified / Content-Length; `stacker://L/p` is read from an
  *   earlier layer through a callback, and its `hash`, like every other, is compared.
  */
-import { createHash } from "node:crypto";
 import { BuildError } from "../util/errors.ts";
 import { silentLogger } from "../util/log.ts";
 import type { Logger } from "../util/log.ts";
 import type { ImportKey } from "./build_cache.ts";
 import { fileDigest, pathHash } from "./tree_hash.ts";
-import { importKindOf, type ImportSpec, type OverlayDirSpec } from "../stackerfile/mod.ts";
+import { download, type DownloadMeta, DOWNLOADS_FILE, exists, readDownloads } from "./_import_download.ts";
+import { type ImportKind, importKindOf, type ImportSpec, type OverlayDirSpec } from "../stackerfile/mod.ts";
 
 /** Copies `path` (a file or directory) out of built layer `layer` to the host path `dest`. */
 export type StackerSourceReader = (layer: string, path: string, dest: string) => Promise<void>;
@@ -44,16 +44,7 @@ export interface AcquiredImports {
 }
 
 /** Files in the import dir that are ours, not imports. */
-const RESERVED = new Set([".stacker-imports.json", ".stacker-run.sh"]);
-const META = ".stacker-imports.json";
-
-interface DownloadMeta {
-  readonly url: string;
-  readonly hash: string;
-  readonly etag?: string;
-  readonly lastModified?: string;
-  readonly size: number;
-}
+const RESERVED = new Set([DOWNLOADS_FILE, ".stacker-run.sh"]);
 
 /** The last non-empty component of a path or URL, without query. */
 export function importBasename(path: string): string {
@@ -107,15 +98,6 @@ async function copyInto(src: string, target: string): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function applyPerms(path: string, spec: ImportSpec): Promise<void> {
   const st = await Deno.lstat(path);
   if (st.isSymlink) return; // chmod/chown would follow it out of the tree
@@ -129,6 +111,17 @@ async function applyPerms(path: string, spec: ImportSpec): Promise<void> {
   }
 }
 
+/** What acquiring one layer's imports carries from item to item. */
+interface Acquisition {
+  readonly opts: AcquireImportsOptions;
+  readonly log: Logger;
+  /** Download metadata of the previous acquisition (to revalidate), and of this one. */
+  readonly meta: Record<string, DownloadMeta>;
+  readonly newMeta: Record<string, DownloadMeta>;
+  /** Entries of the import dir this acquisition uses; the others are stale. */
+  readonly keep: Set<string>;
+}
+
 /**
  * Acquires every import of a layer (see the module doc). Throws BuildError on a missing local
  * path, a hash mismatch (nothing is kept), a missing hash under `requireHash`, two dest-less imports
@@ -137,11 +130,15 @@ async function applyPerms(path: string, spec: ImportSpec): Promise<void> {
 export async function acquireImports(opts: AcquireImportsOptions): Promise<AcquiredImports> {
   const log = opts.log ?? silentLogger;
   await Deno.mkdir(opts.importDir, { recursive: true });
-  const meta = await readMeta(opts.importDir);
+  const a: Acquisition = {
+    opts,
+    log,
+    meta: await readDownloads(opts.importDir),
+    newMeta: {},
+    keep: new Set(),
+  };
   const keys: Record<string, ImportKey> = {};
   const overlayDirs: OverlayDirSpec[] = [];
-  const keep = new Set<string>();
-  const newMeta: Record<string, DownloadMeta> = {};
 
   await Deno.remove(opts.stagingDir, { recursive: true }).catch(() => {});
   for (const [i, spec] of opts.imports.entries()) {
@@ -155,62 +152,18 @@ export async function acquireImports(opts: AcquireImportsOptions): Promise<Acqui
         context: { layer: opts.layer, import: spec.path },
       });
     }
-    // Where the acquired item sits on the host before placement.
-    let acquired: string;
-    if (kind === "http") {
-      const name = importName(spec, i);
-      const got = await download(spec.path, `${opts.importDir}/${name}`, meta[name], want, log, opts.signal);
-      newMeta[name] = got;
-      keep.add(name);
-      acquired = `${opts.importDir}/${name}`;
-    } else if (kind === "stacker") {
-      const m = /^stacker:\/\/([^/]+)\/(.*)$/.exec(spec.path);
-      if (!m || !opts.readStackerPath) {
-        throw new BuildError(
-          `Cannot import "${spec.path}": not a stacker://<layer>/<path> of a built layer`,
-          {
-            code: "build.bad-stacker-import",
-            context: { layer: opts.layer, import: spec.path },
-          },
-        );
-      }
-      acquired = `${opts.importDir}/.stacker-url-${i}`;
-      await Deno.remove(acquired, { recursive: true }).catch(() => {});
-      await opts.readStackerPath(m[1], "/" + m[2].replace(/\/+$/, ""), acquired);
-      keep.add(`.stacker-url-${i}`);
-    } else {
-      acquired = spec.path.replace(/(.)\/+$/, "$1");
-      if (!(await exists(acquired))) {
-        throw new BuildError(`Cannot import "${spec.path}": it does not exist`, {
-          code: "build.import-missing",
-          context: { layer: opts.layer, import: spec.path },
-        });
-      }
-    }
-
-    // A download's mode may be changed by `mode:` below, so its key is its content digest.
-    const { kind: itemKind, hash } = kind === "http"
-      ? { kind: "file" as const, hash: newMeta[importName(spec, i)].hash }
-      : await pathHash(acquired);
-    if (want !== undefined && itemKind === "file" && kind !== "http") {
-      const actual = await fileDigest(acquired);
-      if (actual !== want) {
-        throw new BuildError(
-          `The requested hash of "${spec.path}" import is different than the actual hash: ${want} != ${actual}`,
-          { code: "build.import-hash-mismatch", context: { layer: opts.layer, import: spec.path } },
-        );
-      }
-    }
+    const acquired = await fetchImport(a, spec, i, kind, want);
+    const { kind: itemKind, hash } = await itemHashOf(a, spec, i, kind, want, acquired);
 
     if (spec.dest === undefined) {
       if (kind !== "http") {
-        if (keep.has(base) || base in newMeta) {
+        if (a.keep.has(base) || base in a.newMeta) {
           throw new BuildError(`Cannot import "${spec.path}": another import is also named "${base}"`, {
             code: "build.import-duplicate",
             context: { layer: opts.layer, import: spec.path },
           });
         }
-        keep.add(base);
+        a.keep.add(base);
         await syncCopy(acquired, `${opts.importDir}/${base}`, hash);
       }
       await applyPerms(`${opts.importDir}/${base}`, spec);
@@ -227,13 +180,90 @@ export async function acquireImports(opts: AcquireImportsOptions): Promise<Acqui
 
   // Stale entries: listed no more (URL changed, import removed).
   for await (const e of Deno.readDir(opts.importDir)) {
-    if (!keep.has(e.name) && !RESERVED.has(e.name)) {
+    if (!a.keep.has(e.name) && !RESERVED.has(e.name)) {
       log.debug(`removing stale import ${e.name}`, { layer: opts.layer });
       await Deno.remove(`${opts.importDir}/${e.name}`, { recursive: true });
     }
   }
-  await Deno.writeTextFile(`${opts.importDir}/${META}`, JSON.stringify(newMeta));
+  await Deno.writeTextFile(`${opts.importDir}/${DOWNLOADS_FILE}`, JSON.stringify(a.newMeta));
   return { keys, overlayDirs };
+}
+
+/** Brings import `i` onto the host (download, read from a built layer, or the local path itself); where it sits. */
+async function fetchImport(
+  a: Acquisition,
+  spec: ImportSpec,
+  i: number,
+  kind: ImportKind,
+  want: string | undefined,
+): Promise<string> {
+  const { opts } = a;
+  if (kind === "http") {
+    const name = importName(spec, i);
+    const got = await download(
+      spec.path,
+      `${opts.importDir}/${name}`,
+      a.meta[name],
+      want,
+      a.log,
+      opts.signal,
+    );
+    a.newMeta[name] = got;
+    a.keep.add(name);
+    return `${opts.importDir}/${name}`;
+  }
+  if (kind === "stacker") {
+    const m = /^stacker:\/\/([^/]+)\/(.*)$/.exec(spec.path);
+    if (!m || !opts.readStackerPath) {
+      throw new BuildError(
+        `Cannot import "${spec.path}": not a stacker://<layer>/<path> of a built layer`,
+        {
+          code: "build.bad-stacker-import",
+          context: { layer: opts.layer, import: spec.path },
+        },
+      );
+    }
+    const acquired = `${opts.importDir}/.stacker-url-${i}`;
+    await Deno.remove(acquired, { recursive: true }).catch(() => {});
+    await opts.readStackerPath(m[1], "/" + m[2].replace(/\/+$/, ""), acquired);
+    a.keep.add(`.stacker-url-${i}`);
+    return acquired;
+  }
+  const acquired = spec.path.replace(/(.)\/+$/, "$1");
+  if (!(await exists(acquired))) {
+    throw new BuildError(`Cannot import "${spec.path}": it does not exist`, {
+      code: "build.import-missing",
+      context: { layer: opts.layer, import: spec.path },
+    });
+  }
+  return acquired;
+}
+
+/**
+ * The key hash of an acquired import; a file (not a download: that was checked as it streamed) is
+ * checked against the wanted hash. A download's mode may be changed by `mode:`, so its key is its
+ * content digest.
+ */
+async function itemHashOf(
+  a: Acquisition,
+  spec: ImportSpec,
+  i: number,
+  kind: ImportKind,
+  want: string | undefined,
+  acquired: string,
+): Promise<{ kind: "file" | "dir"; hash: string }> {
+  if (kind === "http") return { kind: "file", hash: a.newMeta[importName(spec, i)].hash };
+  const item = await pathHash(acquired);
+  if (want !== undefined && item.kind === "file") {
+    const actual = await fileDigest(acquired);
+    if (actual !== want) {
+      throw new BuildError(
+        `The requested hash of "${spec.path}" import is different than the actual hash: ${want} != ${actual}`,
+        { code: "build.import-hash-mismatch", context: { layer: a.opts.layer, import: spec.path } },
+      );
+    }
+  }
+  return item;
 }
 
 function importName(spec: ImportSpec, i: number): string {
@@ -248,125 +278,4 @@ async function syncCopy(src: string, dst: string, hash: string): Promise<void> {
     await Deno.remove(dst, { recursive: true });
   }
   await copyInto(src, dst);
-}
-
-async function readMeta(dir: string): Promise<Record<string, DownloadMeta>> {
-  try {
-    return JSON.parse(await Deno.readTextFile(`${dir}/${META}`));
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Downloads `url` to `dest` unless the copy there is still current. Reuse rules: a pinned hash
- * equal to the cached file's needs no network; otherwise a conditional GET (ETag /
- * Last-Modified) answered 304, or, without validators, a HEAD whose Content-Length and
- * X-Checksum-Sha256 agree with the copy. An unreachable server with a cached copy is a warning
- * (offline builds). The body streams to a temp file, hashed as it goes; a mismatch deletes it.
- */
-async function download(
-  url: string,
-  dest: string,
-  prev: DownloadMeta | undefined,
-  want: string | undefined,
-  log: Logger,
-  signal?: AbortSignal,
-): Promise<DownloadMeta> {
-  const cached = prev !== undefined && prev.url === url && (await exists(dest));
-  if (cached && want !== undefined && prev.hash === want) return prev;
-  const headers: Record<string, string> = {};
-  if (cached) {
-    if (prev.etag) headers["If-None-Match"] = prev.etag;
-    if (prev.lastModified) headers["If-Modified-Since"] = prev.lastModified;
-    if (!prev.etag && !prev.lastModified) {
-      try {
-        const head = await fetch(url, { method: "HEAD", signal });
-        await head.body?.cancel();
-        const len = head.headers.get("content-length");
-        const sum = head.headers.get("x-checksum-sha256");
-        if (
-          head.ok && len !== null && Number(len) === prev.size &&
-          (!sum || `sha256:${sum.toLowerCase()}` === prev.hash)
-        ) {
-          return prev;
-        }
-      } catch (err) {
-        log.warn(`Cannot revalidate import "${url}": ${(err as Error).message}; using the cached copy`);
-        return prev;
-      }
-    }
-  }
-  let res: Response;
-  try {
-    res = await fetch(url, { headers, signal });
-  } catch (err) {
-    if (cached) {
-      log.warn(`Cannot revalidate import "${url}": ${(err as Error).message}; using the cached copy`);
-      return prev;
-    }
-    throw new BuildError(`Cannot download import "${url}": ${(err as Error).message}`, {
-      code: "build.import-download",
-      context: { import: url },
-      cause: err,
-    });
-  }
-  if (res.status === 304 && cached) {
-    await res.body?.cancel();
-    return prev;
-  }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    throw new BuildError(`Cannot download import "${url}": server answered ${res.status}`, {
-      code: "build.import-download",
-      context: { import: url, status: res.status },
-    });
-  }
-  const header = res.headers.get("x-checksum-sha256");
-  if (want !== undefined && header && `sha256:${header.toLowerCase()}` !== want) {
-    await res.body.cancel();
-    throw new BuildError(
-      `Cannot download import "${url}": server says its hash is sha256:${header}, want ${want}`,
-      {
-        code: "build.import-hash-mismatch",
-        context: { import: url },
-      },
-    );
-  }
-  const tmp = `${dest}.part-${crypto.randomUUID().slice(0, 8)}`;
-  const h = createHash("sha256");
-  let size = 0;
-  try {
-    const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-    try {
-      for await (const chunk of res.body) {
-        h.update(chunk);
-        size += chunk.length;
-        let off = 0;
-        while (off < chunk.length) off += await f.write(chunk.subarray(off));
-      }
-    } finally {
-      f.close();
-    }
-    const got = `sha256:${h.digest("hex")}`;
-    if (want !== undefined && got !== want) {
-      throw new BuildError(`Downloaded file hash does not match for "${url}": want ${want}, got ${got}`, {
-        code: "build.import-hash-mismatch",
-        context: { import: url },
-      });
-    }
-    log.info(`imported file hash (after substitutions): ${url} ${got}`);
-    await Deno.remove(dest, { recursive: true }).catch(() => {});
-    await Deno.rename(tmp, dest);
-    return {
-      url,
-      hash: got,
-      size,
-      etag: res.headers.get("etag") ?? undefined,
-      lastModified: res.headers.get("last-modified") ?? undefined,
-    };
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
 }

@@ -74,7 +74,7 @@ export interface KeyedLayer {
  * source is not a directory; import and fetch errors pass through.
  */
 export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext): Promise<KeyedLayer> {
-  const { services: svc, cache } = ctx;
+  const svc = ctx.services;
   const def = planned.def;
   const log = ctx.log.with({ layer: def.name });
   const os = def.os ?? hostOs();
@@ -98,71 +98,92 @@ export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext):
   // docker/oci base as it is, its layers converted at repack time).
   const types = layerTypesOf(ctx);
   const base = await svc.fetchBase(def.from, { os, arch, readStackerPath, log, signal: ctx.signal });
-  const starts = new Map<LayerType, StartImage>();
-  let baseKey = "";
-  if (base.kind === "image") {
-    for (const t of types) {
-      starts.set(t, { manifest: base.manifest, config: base.config, source: base.layout });
-    }
-    baseKey = base.manifestDescriptor.digest;
-  } else if (base.kind === "tar") {
-    baseKey = base.digest;
-  } else if (base.kind === "built") {
-    const parent = cache.get(base.tag);
-    if (!parent || Object.keys(parent.manifests).length === 0) {
-      throw new BuildError(`Cannot build on "${base.tag}": it has not been built`, {
-        code: "build.missing-parent",
-        context: { layer: def.name, parent: base.tag },
-      });
-    }
-    for (const t of types) {
-      const parentManifest = parent.manifests[t];
-      if (!parentManifest) {
-        throw new BuildError(`Cannot build on "${base.tag}": it has no ${t} image`, {
-          code: "build.missing-parent",
-          context: { layer: def.name, parent: base.tag, type: t },
-        });
-      }
-      const manifest = await svc.output.readJson<Manifest>(parentManifest);
-      starts.set(t, {
-        manifest,
-        config: await svc.output.readJson<ImageConfig>(manifest.config),
-        source: svc.output,
-      });
-    }
-    baseKey = parentKeyOf(parent.manifests);
-  }
+  const { starts, baseKey } = await startsOf(def.name, base, types, ctx);
 
   // 3. The key.
   const overlayDirs: OverlayDirSpec[] = [...(def.overlayDirs ?? [])];
-  const overlayKeys: Record<string, string> = {};
-  const overlayFiles: Record<string, Record<string, string>> = {};
-  for (const o of overlayDirs) {
-    const st = await Deno.stat(o.source).catch(() => undefined);
-    if (!st?.isDirectory) {
-      throw new BuildError(`Cannot use overlay_dir "${o.source}": it is not a directory`, {
-        code: "build.overlay-dir-missing",
-        context: { layer: def.name, source: o.source },
-      });
-    }
-    const tree = await treeHashAndEntries(o.source);
-    overlayKeys[`${o.source} -> ${o.dest}`] = tree.hash;
-    overlayFiles[`${o.source} -> ${o.dest}`] = tree.entries;
-  }
+  const overlay = await overlayKeysOf(def.name, overlayDirs);
   const runEnv = svc.buildEnvironment(def, ctx.hostEnv);
   const key: CacheKey = {
     definition: definitionKey(def),
     base: baseKey,
     sourceDateEpoch: ctx.sourceDateEpoch ?? null,
     imports: imported.keys as Record<string, ImportKey>,
-    overlayDirs: overlayKeys,
-    ...(overlayDirs.length > 0 ? { overlayDirFiles: overlayFiles } : {}),
+    overlayDirs: overlay.keys,
+    ...(overlayDirs.length > 0 ? { overlayDirFiles: overlay.files } : {}),
     runEnv: runEnvHash(runEnv),
     layerTypes: [...types].sort(),
     ...(types.some(isFsLayerType) ? { verity: ctx.verity ?? false } : {}),
     hasBinds: (def.binds ?? []).length > 0,
   };
   return { key, imported, base, starts, overlayDirs, runEnv };
+}
+
+/**
+ * The image each output type starts from, and the base part of the key: the manifest digest of an
+ * image base, the digest of a tar base, the parent's manifests for a built one, "" for scratch.
+ * Throws BuildError `build.missing-parent` when a built parent has no image of a requested type.
+ */
+async function startsOf(
+  layer: string,
+  base: FetchedBase,
+  types: readonly LayerType[],
+  ctx: BuildLayerContext,
+): Promise<{ starts: Map<LayerType, StartImage>; baseKey: string }> {
+  const starts = new Map<LayerType, StartImage>();
+  if (base.kind === "image") {
+    for (const t of types) {
+      starts.set(t, { manifest: base.manifest, config: base.config, source: base.layout });
+    }
+    return { starts, baseKey: base.manifestDescriptor.digest };
+  }
+  if (base.kind === "tar") return { starts, baseKey: base.digest };
+  if (base.kind === "scratch") return { starts, baseKey: "" };
+  const parent = ctx.cache.get(base.tag);
+  if (!parent || Object.keys(parent.manifests).length === 0) {
+    throw new BuildError(`Cannot build on "${base.tag}": it has not been built`, {
+      code: "build.missing-parent",
+      context: { layer, parent: base.tag },
+    });
+  }
+  const output = ctx.services.output;
+  for (const t of types) {
+    const parentManifest = parent.manifests[t];
+    if (!parentManifest) {
+      throw new BuildError(`Cannot build on "${base.tag}": it has no ${t} image`, {
+        code: "build.missing-parent",
+        context: { layer, parent: base.tag, type: t },
+      });
+    }
+    const manifest = await output.readJson<Manifest>(parentManifest);
+    starts.set(t, { manifest, config: await output.readJson<ImageConfig>(manifest.config), source: output });
+  }
+  return { starts, baseKey: parentKeyOf(parent.manifests) };
+}
+
+/**
+ * Each overlay dir (`<source> -> <dest>`) → its tree hash, and → the hash of each entry (for the
+ * miss message). Throws BuildError `build.overlay-dir-missing` when a source is not a directory.
+ */
+async function overlayKeysOf(
+  layer: string,
+  overlayDirs: readonly OverlayDirSpec[],
+): Promise<{ keys: Record<string, string>; files: Record<string, Record<string, string>> }> {
+  const keys: Record<string, string> = {};
+  const files: Record<string, Record<string, string>> = {};
+  for (const o of overlayDirs) {
+    const st = await Deno.stat(o.source).catch(() => undefined);
+    if (!st?.isDirectory) {
+      throw new BuildError(`Cannot use overlay_dir "${o.source}": it is not a directory`, {
+        code: "build.overlay-dir-missing",
+        context: { layer, source: o.source },
+      });
+    }
+    const tree = await treeHashAndEntries(o.source);
+    keys[`${o.source} -> ${o.dest}`] = tree.hash;
+    files[`${o.source} -> ${o.dest}`] = tree.entries;
+  }
+  return { keys, files };
 }
 
 /**

@@ -253,41 +253,56 @@ interface TarMeta {
   readonly digest: string;
 }
 
-async function fetchTar(url: string, opts: FetchBaseOptions): Promise<FetchedBase> {
-  const bases = join(opts.stackerDir, "layer-bases");
-  await Deno.mkdir(bases, { recursive: true });
-  const key = sha256Digest(url).slice(7, 23);
-  const result = async (path: string, digest?: string): Promise<FetchedBase> => ({
+/** A tar base as fetched: its compression sniffed, its digest computed unless known. */
+async function tarBase(path: string, digest?: string): Promise<FetchedBase> {
+  return {
     kind: "tar",
     path,
     digest: digest ?? await fileDigest(path),
     compression: await detectCompression(path),
-  });
-  if (url.startsWith("stacker://")) {
-    const m = /^stacker:\/\/([^/]+)\/(.+)$/.exec(url);
-    if (!m) {
-      throw new OciError(`Cannot parse tar url "${url}": expected stacker://<layer>/<path>`, {
-        code: "transport.bad-ref",
-      });
-    }
-    if (!opts.readStackerPath) {
-      throw new OciError(`Cannot fetch "${url}": no reader for stacker:// urls was given`, {
-        code: "transport.bad-source",
-      });
-    }
-    const dest = join(bases, `${key}-${basename(m[2])}`);
-    const tmp = `${dest}.tmp-${Deno.pid}`;
-    try {
-      await opts.readStackerPath(m[1], m[2], tmp);
-      await Deno.rename(tmp, dest);
-    } finally {
-      await Deno.remove(tmp).catch(() => {});
-    }
-    return await result(dest);
+  };
+}
+
+/** A tar base from a local path, from `stacker://<layer>/<path>`, or from http(s) (cached). */
+async function fetchTar(url: string, opts: FetchBaseOptions): Promise<FetchedBase> {
+  const bases = join(opts.stackerDir, "layer-bases");
+  await Deno.mkdir(bases, { recursive: true });
+  const key = sha256Digest(url).slice(7, 23);
+  if (url.startsWith("stacker://")) return await tarBase(await readStackerTar(url, join(bases, key), opts));
+  if (!/^https?:\/\//.test(url)) return await tarBase(resolve(url.replace(/^file:\/\//, "")));
+  return await downloadTar(url, join(bases, `${key}-${basename(new URL(url).pathname) || "base.tar"}`), opts);
+}
+
+/** Copies `stacker://<layer>/<path>` out of a built layer to `<prefix>-<basename>`; that path. */
+async function readStackerTar(url: string, prefix: string, opts: FetchBaseOptions): Promise<string> {
+  const m = /^stacker:\/\/([^/]+)\/(.+)$/.exec(url);
+  if (!m) {
+    throw new OciError(`Cannot parse tar url "${url}": expected stacker://<layer>/<path>`, {
+      code: "transport.bad-ref",
+    });
   }
-  if (!/^https?:\/\//.test(url)) return await result(resolve(url.replace(/^file:\/\//, "")));
-  const name = basename(new URL(url).pathname) || "base.tar";
-  const dest = join(bases, `${key}-${name}`);
+  if (!opts.readStackerPath) {
+    throw new OciError(`Cannot fetch "${url}": no reader for stacker:// urls was given`, {
+      code: "transport.bad-source",
+    });
+  }
+  const dest = `${prefix}-${basename(m[2])}`;
+  const tmp = `${dest}.tmp-${Deno.pid}`;
+  try {
+    await opts.readStackerPath(m[1], m[2], tmp);
+    await Deno.rename(tmp, dest);
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+  return dest;
+}
+
+/**
+ * An http(s) tar base, cached at `dest` with what the server said about it (`<dest>.meta.json`):
+ * revalidated with ETag / Last-Modified (or, with no validators anywhere, an unchanged length);
+ * an unreachable server with a cached copy gives a warning and the copy.
+ */
+async function downloadTar(url: string, dest: string, opts: FetchBaseOptions): Promise<FetchedBase> {
   const metaPath = `${dest}.meta.json`;
   let meta: TarMeta | undefined;
   try {
@@ -315,13 +330,13 @@ async function fetchTar(url: string, opts: FetchBaseOptions): Promise<FetchedBas
   } catch (err) {
     if (meta) {
       opts.log.warn(`cannot reach ${url}, using the cached copy`, { error: (err as Error).message });
-      return await result(dest, meta.digest);
+      return await tarBase(dest, meta.digest);
     }
     throw err;
   }
   if (res.status === 304 && meta) {
     await res.body?.cancel();
-    return await result(dest, meta.digest);
+    return await tarBase(dest, meta.digest);
   }
   if (res.status !== 200) throw await statusError(res, `download "${url}"`, { url });
   const etag = res.headers.get("etag") ?? undefined;
@@ -333,7 +348,7 @@ async function fetchTar(url: string, opts: FetchBaseOptions): Promise<FetchedBas
   ) {
     // no validators anywhere: an unchanged length is the best evidence we have
     await res.body?.cancel();
-    return await result(dest, meta.digest);
+    return await tarBase(dest, meta.digest);
   }
   const v = new DigestStream({ size: contentLength ? Number(contentLength) : undefined, what: url });
   await atomicWriteFile(dest, res.body!.pipeThrough(v));
@@ -343,5 +358,5 @@ async function fetchTar(url: string, opts: FetchBaseOptions): Promise<FetchedBas
     JSON.stringify({ url, etag, lastModified, contentLength, digest } satisfies TarMeta),
   );
   opts.log.info(`downloaded ${url}`, { digest });
-  return await result(dest, digest);
+  return await tarBase(dest, digest);
 }
