@@ -1,17 +1,25 @@
 /**
  * `stacker clean`: removes what stacker made — the roots dir (through its storage backend, so
  * every backend's state goes), the output layout and the stacker dir. Runs inside the user
- * namespace when unprivileged, so files owned by subordinate ids can be removed too.
+ * namespace when unprivileged, so files owned by subordinate ids can be removed too. Removal never
+ * follows a symlink: a link where stacker's own directories should be is removed, not entered.
+ *
+ * Root in directories another user controls only undoes what root alone can (unpriv-setup's
+ * loopback mount), then cleans as that user.
  */
+import { selfCommand } from "../runtime/self_command.ts";
 import {
   isMountPoint,
   openStorage,
   recordedStorageType,
   removeTree,
   unmountBtrfsLoopback,
+  unmountOwnLoopback,
 } from "../storage/mod.ts";
+import { StorageError } from "../util/errors.ts";
 import { CLEAN_META } from "./_meta.ts";
-import type { CommandDef } from "./types.ts";
+import { foreignController, rerunAsOwner } from "./_root_guard.ts";
+import type { CommandContext, CommandDef } from "./types.ts";
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -22,21 +30,40 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * The backend's own clean-up; skipped when its directories are not real ones (removeTree then
+ * unlinks them) or its loopback btrfs is no longer mounted.
+ */
+async function cleanStorage(ctx: CommandContext): Promise<void> {
+  const g = ctx.global;
+  const type = await recordedStorageType(g.stackerDir);
+  if (!type) return;
+  try {
+    const storage = await openStorage({ rootsDir: g.rootsDir, stackerDir: g.stackerDir, type, log: ctx.log });
+    await storage.clean();
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    // The loopback btrfs is gone already (root unmounted it before handing over): plain files remain.
+    if (err.code === "storage.not-btrfs") return;
+    if (err.code !== "storage.not-a-dir") throw err;
+    ctx.log.warn(`${err.message}: removing it without following it`);
+  }
+}
+
 export const cleanCommand: CommandDef = {
   ...CLEAN_META,
   async run(ctx) {
     const g = ctx.global;
-    if (await exists(g.rootsDir)) {
-      const type = await recordedStorageType(g.stackerDir);
-      if (type) {
-        const storage = await openStorage({
-          rootsDir: g.rootsDir,
-          stackerDir: g.stackerDir,
-          type,
-          log: ctx.log,
-        });
-        await storage.clean();
+    if (Deno.uid() === 0 && !g.internalUserns) {
+      const owner = await foreignController(g);
+      if (owner) {
+        await unmountOwnLoopback(g.stackerDir, g.rootsDir);
+        return await rerunAsOwner(owner, ctx.argv, ctx.env, selfCommand());
       }
+    }
+    // The roots dir may be a link its owner made (roots -> /big/disk/roots): its contents go too.
+    if ((await Deno.stat(g.rootsDir).catch(() => undefined))?.isDirectory) {
+      await cleanStorage(ctx);
       if (!(await isMountPoint(g.rootsDir))) {
         await removeTree(g.rootsDir);
       } else if (Deno.uid() === 0 && await exists(`${g.stackerDir}/btrfs.loop`)) {
@@ -48,7 +75,7 @@ export const cleanCommand: CommandDef = {
         for await (const e of Deno.readDir(g.rootsDir)) await removeTree(`${g.rootsDir}/${e.name}`);
       }
     }
-    for (const dir of [g.ociDir, g.stackerDir]) await removeTree(dir);
+    for (const dir of [g.rootsDir, g.ociDir, g.stackerDir]) await removeTree(dir);
     ctx.log.debug("cleaned", { roots: g.rootsDir, oci: g.ociDir, stacker: g.stackerDir });
     return 0;
   },

@@ -57,3 +57,32 @@ export async function swapIntoPlace(
   if (await exists(built)) await Deno.rename(built, `${asideDir}/x`);
   await Deno.rename(work, built);
 }
+
+/**
+ * Makes `root` and its `subdirs` (created when missing) and refuses any that is a symlink or not a
+ * directory (StorageError `storage.not-a-dir`): the backend then lists, fills and empties them by
+ * path, and a planted `tmp -> /elsewhere` must not turn that into work on someone else's files.
+ */
+export async function realDirs(root: string, subdirs: readonly string[]): Promise<void> {
+  await Deno.mkdir(root, { recursive: true });
+  for (const d of ["", ...subdirs]) {
+    const p = d === "" ? root : `${root}/${d}`;
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.lstat(p);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      await Deno.mkdir(p);
+      continue;
+    }
+    // The roots dir itself may be a link its owner made (roots -> /big/disk); its own dirs may not.
+    if (d === "" ? !(await Deno.stat(p)).isDirectory : !st.isDirectory) {
+      throw new StorageError(
+        `Cannot use roots dir "${root}": "${p}" is ${
+          st.isSymlink ? "a symlink" : "not a directory"
+        }, and stacker's own directories must be real ones (remove it)`,
+        { code: "storage.not-a-dir", context: { path: p } },
+      );
+    }
+  }
+}

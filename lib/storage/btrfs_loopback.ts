@@ -4,8 +4,8 @@
  * once did. Root only (mkfs and mount); the runtime's unpriv-setup command calls it.
  * `unmountBtrfsLoopback` undoes the mount (the loop device goes with it: mount -o loop sets autoclear).
  */
-import { closeAt, fchownFd, ftruncateFd } from "../ffi/fs_at.ts";
-import { O_RDWR } from "../ffi/libc.ts";
+import { closeAt, fchownFd, ftruncateFd, O_PATH } from "../ffi/fs_at.ts";
+import { closeFd, MNT_DETACH, O_DIRECTORY, O_NOFOLLOW, O_RDWR, openFd, umount } from "../ffi/libc.ts";
 import { StorageError } from "../util/errors.ts";
 import {
   createFileIn,
@@ -107,4 +107,38 @@ function procFd(fd: number): string {
 /** Unmounts the loopback btrfs from the roots dir (lazy, so a busy cwd does not block it). */
 export async function unmountBtrfsLoopback(rootsDir: string): Promise<void> {
   if (await isMountPoint(rootsDir)) await run(["umount", "-l", rootsDir], `unmount "${rootsDir}"`);
+}
+
+/**
+ * Root's part of cleaning a directory a user controls: lazily unmounts the roots dir only when it
+ * is the mount of `<stackerDir>/btrfs.loop` that unpriv-setup made, checked on an fd (its mount
+ * id, source loop device and backing file) and unmounted through that fd, so a roots dir the user
+ * swapped for a link to another mount unmounts nothing. Returns whether it unmounted.
+ */
+export async function unmountOwnLoopback(stackerDir: string, rootsDir: string): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openFd(rootsDir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    const mntId = /^mnt_id:\s*(\d+)$/m.exec(await Deno.readTextFile(`/proc/self/fdinfo/${fd}`))?.[1];
+    const line = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n").find((l) =>
+      l.split(" ")[0] === mntId
+    );
+    const [pre, post] = line?.split(" - ") ?? [];
+    const [fstype, source] = post?.split(" ") ?? [];
+    if (pre?.split(" ")[3] !== "/" || fstype !== "btrfs" || !/^\/dev\/loop\d+$/.test(source ?? "")) {
+      return false;
+    }
+    const backing = (await Deno.readTextFile(`/sys/block/${source.slice(5)}/loop/backing_file`)).trim();
+    const loop = await Deno.lstat(`${stackerDir}/btrfs.loop`).catch(() => undefined);
+    const real = await Deno.lstat(backing).catch(() => undefined);
+    if (!loop?.isFile || !real || loop.ino !== real.ino || loop.dev !== real.dev) return false;
+    umount(`/proc/self/fd/${fd}`, MNT_DETACH);
+    return true;
+  } finally {
+    closeFd(fd);
+  }
 }

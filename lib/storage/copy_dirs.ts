@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { StorageError } from "../util/errors.ts";
-import { checkName, exists, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
+import { checkName, exists, realDirs, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
@@ -120,9 +120,7 @@ export class CopyStorage implements Storage {
   }
 
   static async open(rootsDir: string, log: Logger, ops: TreeOps = copyOps): Promise<CopyStorage> {
-    for (const d of ["", "/chains", "/work", "/built", "/tmp"]) {
-      await Deno.mkdir(rootsDir + d, { recursive: true });
-    }
+    await realDirs(rootsDir, ["chains", "work", "built", "tmp"]);
     const s = new CopyStorage(rootsDir, log, ops);
     await s.#locked(async () => {
       // Leftovers of killed runs: half-made chains and throw-away snapshots.

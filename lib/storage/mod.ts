@@ -10,7 +10,15 @@ export { chainKey, CopyStorage, copyTree, removeTree } from "./copy_dirs.ts";
 export { OverlayStorage } from "./overlay_dirs.ts";
 export { btrfsOps, copyOps } from "./copy_dirs.ts";
 export type { TreeOps } from "./copy_dirs.ts";
-export { filesystemType, isMountPoint, setupBtrfsLoopback, unmountBtrfsLoopback } from "./btrfs_loopback.ts";
+export {
+  filesystemType,
+  isMountPoint,
+  setupBtrfsLoopback,
+  unmountBtrfsLoopback,
+  unmountOwnLoopback,
+} from "./btrfs_loopback.ts";
+export { controllerOf } from "./trusted_dirs.ts";
+export type { Controller } from "./trusted_dirs.ts";
 export type { BtrfsLoopbackOptions } from "./btrfs_loopback.ts";
 export { storageRequirements } from "./requirements.ts";
 export type { BackendRequirement, StorageRequirements } from "./requirements.ts";

@@ -14,7 +14,7 @@
  *   tmp/…                        half-unpacked layers, throw-away snapshots (removed on open)
  */
 import { StorageError } from "../util/errors.ts";
-import { checkName, exists, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
+import { checkName, exists, realDirs, STORAGE_LOCK, swapIntoPlace } from "./_dirs.ts";
 import type { Logger } from "../util/log.ts";
 import type { Digest } from "../oci/types.ts";
 import { withFileLock } from "../oci/mod.ts";
@@ -54,9 +54,7 @@ export class OverlayStorage implements Storage {
         },
       );
     }
-    for (const d of ["", "/work", "/built", "/tmp"]) {
-      await Deno.mkdir(rootsDir + d, { recursive: true });
-    }
+    await realDirs(rootsDir, ["work", "built", "tmp"]);
     const s = new OverlayStorage(rootsDir, log);
     await s.#locked(async () => {
       for await (const e of Deno.readDir(`${rootsDir}/tmp`)) await removeTree(`${rootsDir}/tmp/${e.name}`);

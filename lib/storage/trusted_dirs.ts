@@ -204,3 +204,71 @@ export function openFileIn(dir: DirFd, name: string, flags: number): number | un
   if (st.kind !== "file") untrusted(path, `it is a ${st.kind}, not a regular file`);
   return openAt(dir.fd, name, flags | O_NOFOLLOW, 0, path);
 }
+
+/** Someone other than root who can change what a path names or holds. */
+export interface Controller {
+  /** Their uid; -1 when a group or everyone can (a group- or world-writable directory). */
+  readonly uid: number;
+  /** The directory (or link) that gives them the control. */
+  readonly path: string;
+}
+
+function lstatOrUndefined(p: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function dirController(
+  dir: Deno.FileInfo,
+  entry: Deno.FileInfo | undefined,
+  at: string,
+  name = "",
+): Controller | undefined {
+  const mode = dir.mode ?? 0;
+  if (dir.uid !== 0) return { uid: dir.uid ?? -1, path: at };
+  if ((mode & 0o022) === 0) return undefined;
+  // Sticky (/tmp): an entry is its owner's to replace; a name that does not exist yet, anyone's.
+  if ((mode & S_ISVTX) === 0 || !entry) return { uid: -1, path: at };
+  return entry.uid === 0 ? undefined : { uid: entry.uid ?? -1, path: `${at === "/" ? "" : at}/${name}` };
+}
+
+/**
+ * The first user other than root who could change what `path` (relative to the cwd) names or, when
+ * it exists, holds: the owner of a directory on the way (or anyone, for a group- or world-writable
+ * one), the owner of the directory itself. Symlinks are followed (a link someone else could
+ * change has its directory reported first). Undefined when only root can: root may then work there
+ * by path. Path-based on purpose: nobody but root can make a directory look root's.
+ */
+export function controllerOf(path: string): Controller | undefined {
+  const todo = (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).split("/").filter((c) =>
+    c !== "" && c !== "."
+  );
+  let cur = "";
+  let links = 0;
+  while (todo.length > 0) {
+    const c = todo.shift()!;
+    if (c === "..") {
+      cur = cur.slice(0, cur.lastIndexOf("/"));
+      continue;
+    }
+    const dir = lstatOrUndefined(cur || "/");
+    const entry = lstatOrUndefined(`${cur}/${c}`);
+    const ctl = dir && dirController(dir, entry, cur || "/", c);
+    if (ctl) return ctl;
+    if (!entry) return undefined;
+    if (entry.isSymlink) {
+      if (++links > MAX_LINKS) return { uid: -1, path: `${cur}/${c}` };
+      const target = Deno.readLinkSync(`${cur}/${c}`);
+      if (target.startsWith("/")) cur = "";
+      todo.unshift(...target.split("/").filter((x) => x !== "" && x !== "."));
+      continue;
+    }
+    cur = `${cur}/${c}`;
+    if (!entry.isDirectory) return undefined;
+  }
+  const last = lstatOrUndefined(cur || "/");
+  return last?.isDirectory ? dirController(last, undefined, cur || "/") : undefined;
+}

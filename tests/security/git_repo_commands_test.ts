@@ -57,11 +57,14 @@ for (const who of WHO) {
     await plantedRepo(dir);
     await Deno.writeTextFile(`${dir}/stacker.yaml`, YAML);
     await chownTree(dir, "builder");
-    const r = await stackerAs(who, dir, ["build"]);
+    // Root reads the user's stacker file but writes only where root alone can (its own dirs).
+    await using out = await projectDir(who, "gitcmds-out");
+    const dirs = ["stacker", "roots", "oci"].flatMap((d) => [`--${d}-dir`, `${out.path}/${d}`]);
+    const r = await stackerAs(who, dir, [...dirs, "build"]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!(await ranAs(dir)).includes(0), `a repository command ran as root: ${await ranAs(dir)}`);
     // fsmonitor and hooks are off whoever runs git; the user's own filter may run, as the user.
-    assert.match((await gitAnnotation(`${dir}/oci`, "t"))!, /^v9/);
+    assert.match((await gitAnnotation(`${out.path}/oci`, "t"))!, /^v9/);
     assert.doesNotMatch(r.stderr, /git_version/);
   });
 }

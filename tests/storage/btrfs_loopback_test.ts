@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { filesystemType, isMountPoint, setupBtrfsLoopback } from "../../lib/storage/btrfs_loopback.ts";
-import { testUserIds } from "../../scripts/fixtures/mod.ts";
-
-const cli = new URL("../../cli.ts", import.meta.url).pathname;
+import { runAsTestUser, sourceRootForTestUser, testUserIds } from "../../scripts/fixtures/mod.ts";
 
 async function stacker(cwd: string, ...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
+    args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, ...args],
     cwd,
     stdout: "piped",
     stderr: "piped",
@@ -14,11 +12,13 @@ async function stacker(cwd: string, ...args: string[]) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test("setupBtrfsLoopback mounts a sparse btrfs on the roots dir for the user; a btrfs build uses it; clean unmounts", async () => {
+Deno.test("setupBtrfsLoopback mounts a sparse btrfs on the roots dir for the user; the user's build uses it; root's clean unmounts", async () => {
   const dir = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "stacker-ts-loop-" });
   const roots = `${dir}/roots`, sd = `${dir}/.stacker`;
   try {
     const ids = await testUserIds();
+    await Deno.chmod(dir, 0o755);
+    await Deno.chown(dir, ids.uid, ids.gid);
     const { loopFile } = await setupBtrfsLoopback({
       stackerDir: sd,
       rootsDir: roots,
@@ -45,9 +45,13 @@ Deno.test("setupBtrfsLoopback mounts a sparse btrfs on the roots dir for the use
       "a:\n  from:\n    type: scratch\n  imports:\n    - data.txt\n",
     );
     await Deno.writeTextFile(`${dir}/data.txt`, "x");
-    const b = await stacker(dir, "build", "--storage-type", "btrfs");
+    const cli = `${sourceRootForTestUser()}/cli.ts`;
+    const b = await runAsTestUser([Deno.execPath(), "run", "-A", cli, "build", "--storage-type", "btrfs"], {
+      cwd: dir,
+    });
     assert.equal(b.code, 0, b.stderr);
     assert.equal((await Deno.readTextFile(`${sd}/storage.type`)).trim(), "btrfs");
+    // Root in the user's project: unmounts the loopback only root can, then cleans as the user.
     const c = await stacker(dir, "clean");
     assert.equal(c.code, 0, c.stderr);
     assert.equal(await isMountPoint(roots), false);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { statAt } from "../../lib/ffi/fs_at.ts";
 import {
+  controllerOf,
   createFileIn,
   ensureOwnedDir,
   openFileIn,
@@ -82,6 +83,37 @@ Deno.test({
       assert.throws(() => createFileIn(made, "l", 0o600), /File exists/);
       assert.throws(() => openFileIn(made, "l", O_RDONLY), /it is a symlink, not a regular file/);
       assert.equal(openFileIn(made, "missing", O_RDONLY), undefined);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "controllerOf() names who besides root can change a path: a dir's owner, a sticky entry's, anyone",
+  ignore: !isRoot,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ dir: "/var/tmp" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      assert.equal(controllerOf(`${dir}/missing/deeper`), undefined, "root's all the way");
+      await Deno.mkdir(`${dir}/user/roots`, { recursive: true });
+      await Deno.chown(`${dir}/user`, 4242, 4242);
+      assert.deepEqual(controllerOf(`${dir}/user/roots`), { uid: 4242, path: `${dir}/user` });
+      await Deno.mkdir(`${dir}/own`);
+      await Deno.chown(`${dir}/own`, 4343, 4343);
+      assert.deepEqual(controllerOf(`${dir}/own`), { uid: 4343, path: `${dir}/own` });
+      await Deno.mkdir(`${dir}/shared`, { mode: 0o777 });
+      await Deno.chmod(`${dir}/shared`, 0o777);
+      assert.deepEqual(controllerOf(`${dir}/shared/x`), { uid: -1, path: `${dir}/shared` });
+      // sticky: root's entries are root's; a missing name is anyone's
+      await Deno.chmod(`${dir}/shared`, 0o1777);
+      await Deno.mkdir(`${dir}/shared/rootdir`);
+      assert.equal(controllerOf(`${dir}/shared/rootdir`), undefined);
+      assert.deepEqual(controllerOf(`${dir}/shared/nothere`), { uid: -1, path: `${dir}/shared` });
+      // a link root placed is followed to what it names
+      await Deno.symlink(`${dir}/user`, `${dir}/tolink`);
+      assert.deepEqual(controllerOf(`${dir}/tolink/roots`), { uid: 4242, path: `${dir}/user` });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
