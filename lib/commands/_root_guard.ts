@@ -6,12 +6,14 @@
  */
 import { type Controller, controllerOf } from "../storage/trusted_dirs.ts";
 import { StackerError } from "../util/errors.ts";
-import { isRealRoot } from "../util/identity.ts";
 import type { GlobalOptions } from "./types.ts";
 
-/** The first controller of the stacker, roots and OCI dirs other than root, when this process is real root. */
-export async function foreignController(g: GlobalOptions): Promise<Controller | undefined> {
-  if (!(await isRealRoot())) return undefined;
+/**
+ * The first controller of the stacker, roots and OCI dirs other than root, when this process runs
+ * as uid 0 outside our own user namespace (inside it, the checks were made before entering).
+ */
+export function foreignController(g: GlobalOptions): Controller | undefined {
+  if (Deno.uid() !== 0 || g.internalUserns) return undefined;
   for (const dir of [g.stackerDir, g.rootsDir, g.ociDir]) {
     const c = controllerOf(dir);
     if (c) return c;
@@ -24,8 +26,8 @@ function whose(c: Controller): string {
 }
 
 /** Throws StackerError `root.foreign-dir` when real root would work in a directory someone else controls. */
-export async function refuseForeignDirs(command: string, g: GlobalOptions): Promise<void> {
-  const c = await foreignController(g);
+export function refuseForeignDirs(command: string, g: GlobalOptions): void {
+  const c = foreignController(g);
   if (!c) return;
   throw new StackerError(
     `Cannot run "${command}" as root here: ${

@@ -55,7 +55,7 @@ export const cleanCommand: CommandDef = {
   async run(ctx) {
     const g = ctx.global;
     if (Deno.uid() === 0 && !g.internalUserns) {
-      const owner = await foreignController(g);
+      const owner = foreignController(g);
       if (owner) {
         await unmountOwnLoopback(g.stackerDir, g.rootsDir);
         return await rerunAsOwner(owner, ctx.argv, ctx.env, selfCommand());

@@ -107,7 +107,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (Deno.uid() === 0 && cmd.name !== "clean") {
         // clean drops to the directory's owner itself, after what only root can undo.
         const { refuseForeignDirs } = await import("./_root_guard.ts");
-        await refuseForeignDirs(cmd.name, globals);
+        refuseForeignDirs(cmd.name, globals);
       }
       // userns.ts alone, not runtime/mod.ts: the barrel also loads the container runner (FFI,
       // node:fs; ~25 ms) that only the commands which run containers need, and they import it.
