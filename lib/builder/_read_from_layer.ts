@@ -8,9 +8,10 @@ import { resolveInRoot } from "./_in_root.ts";
 
 /**
  * Copies `path` out of the committed layer `layer` to the host path `dest` (`cp -a`, reflinks when
- * the filesystem has them). `path` is resolved inside the layer's rootfs (`resolveInRoot`). Throws
- * BuildError `build.stacker-import-missing` when the layer has no such file, and
- * `build.stacker-import-copy` when the copy fails.
+ * the filesystem has them). `path` is resolved inside the layer's rootfs (`resolveInRoot`), a final
+ * symlink too. Throws BuildError `build.stacker-import-missing` when the layer has no such file,
+ * `build.stacker-import-special` for a device, fifo or socket, `build.stacker-import-copy` when
+ * the copy fails.
  */
 export async function readFromLayer(
   svc: BuildServices,
@@ -19,14 +20,20 @@ export async function readFromLayer(
   const { layer, path, dest } = src;
   await using snap = await svc.storage.tempSnapshot(layer);
   await svc.withHostView(snap, async (rootfs) => {
-    const inRoot = await resolveInRoot(rootfs, path);
-    try {
-      await Deno.lstat(inRoot);
-    } catch {
+    // A symlink is followed inside the layer: the import is what it names there, never a host file.
+    const inRoot = await resolveInRoot(rootfs, path, { followLast: true });
+    const st = await Deno.lstat(inRoot).catch(() => undefined);
+    if (!st) {
       throw new BuildError(`Cannot import "stacker://${layer}${path}": no such file in layer "${layer}"`, {
         code: "build.stacker-import-missing",
         context: { layer, path },
       });
+    }
+    if (!st.isFile && !st.isDirectory) {
+      throw new BuildError(
+        `Cannot import "stacker://${layer}${path}": it is ${kindOf(st)}, not a regular file or directory`,
+        { code: "build.stacker-import-special", context: { layer, path } },
+      );
     }
     const r = await new Deno.Command("cp", {
       args: ["-a", "--reflink=auto", inRoot, dest],
@@ -43,4 +50,12 @@ export async function readFromLayer(
       );
     }
   });
+}
+
+function kindOf(st: Deno.FileInfo): string {
+  if (st.isFifo) return "a fifo";
+  if (st.isCharDevice) return "a character device";
+  if (st.isBlockDevice) return "a block device";
+  if (st.isSocket) return "a socket";
+  return "a special file";
 }

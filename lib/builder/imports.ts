@@ -11,6 +11,7 @@
  *   earlier layer through a callback, and its `hash`, like every other, is compared.
  */
 import { BuildError } from "../util/errors.ts";
+import { ensurePrivateDir, parentOf } from "../util/private_dir.ts";
 import { silentLogger } from "../util/log.ts";
 import type { Logger } from "../util/log.ts";
 import type { ImportKey } from "./build_cache.ts";
@@ -129,6 +130,9 @@ interface Acquisition {
  */
 export async function acquireImports(opts: AcquireImportsOptions): Promise<AcquiredImports> {
   const log = opts.log ?? silentLogger;
+  // Imports may be setuid (stacker:// of a layer's binary): only the building user enters here.
+  await ensurePrivateDir(parentOf(opts.importDir));
+  await ensurePrivateDir(parentOf(opts.stagingDir));
   await Deno.mkdir(opts.importDir, { recursive: true });
   const a: Acquisition = {
     opts,

@@ -31,3 +31,4 @@ export { EROFS_MEDIA_TYPE, EROFS_MEDIA_TYPE_PREFIX, erofsSupported, generateErof
 export type { ErofsOptions } from "./erofs.ts";
 export { compressionOf, tarMediaType } from "./_compression.ts";
 export type { Compression } from "./_compression.ts";
+export { RootResolver } from "./_secure_join.ts";

@@ -3,6 +3,7 @@
  * crash-safe swap of a working state into the committed place.
  */
 import { StorageError } from "../util/errors.ts";
+import { ensurePrivateDir } from "../util/private_dir.ts";
 
 /**
  * The lock file a backend takes around each mutation of the roots dir (waiting for the holder).
@@ -62,9 +63,11 @@ export async function swapIntoPlace(
  * Makes `root` and its `subdirs` (created when missing) and refuses any that is a symlink or not a
  * directory (StorageError `storage.not-a-dir`): the backend then lists, fills and empties them by
  * path, and a planted `tmp -> /elsewhere` must not turn that into work on someone else's files.
+ * `root` itself is made private (0700) when this process owns it.
  */
 export async function realDirs(root: string, subdirs: readonly string[]): Promise<void> {
-  await Deno.mkdir(root, { recursive: true });
+  // Unpacked images hold setuid binaries: only the building user enters the roots dir.
+  await ensurePrivateDir(root);
   for (const d of ["", ...subdirs]) {
     const p = d === "" ? root : `${root}/${d}`;
     let st: Deno.FileInfo;

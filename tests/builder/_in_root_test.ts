@@ -29,3 +29,23 @@ Deno.test("resolveInRoot() follows symlinks inside the root only", async (t) => 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("resolveInRoot({followLast}) follows a final symlink inside the root, re-rooting absolute targets", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/etc`);
+    await Deno.writeTextFile(`${root}/etc/inside`, "x");
+    await Deno.symlink("/etc/inside", `${root}/abs`);
+    await Deno.symlink("etc/../abs", `${root}/rel`);
+    await Deno.symlink("../../../../../../tmp", `${root}/up`);
+    await Deno.symlink("self", `${root}/self`);
+    const follow = { followLast: true };
+    assert.equal(await resolveInRoot(root, "/abs", follow), `${root}/etc/inside`);
+    assert.equal(await resolveInRoot(root, "/rel", follow), `${root}/etc/inside`);
+    assert.equal(await resolveInRoot(root, "/up", follow), `${root}/tmp`, "clamped at the root");
+    assert.equal(await resolveInRoot(root, "/abs"), `${root}/abs`, "not followed by default");
+    await assert.rejects(() => resolveInRoot(root, "/self", follow), /too many symlinks/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
