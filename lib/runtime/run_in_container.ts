@@ -4,13 +4,12 @@
  * moves, its SIGPIPE inheritance and any crash in C stay out of the builder. The helper gets only
  * fds 0/1/2 (Deno spawns with close-on-exec everywhere else), and they become the command's.
  */
-import { lchown, lutimes } from "node:fs/promises";
-import { lgetxattr } from "../ffi/libc.ts";
 import { RuntimeError } from "../util/errors.ts";
 import { findHelper } from "../util/helpers.ts";
 import type { Logger } from "../util/log.ts";
 import { silentLogger } from "../util/log.ts";
 import { validateRunSpec } from "./container_config.ts";
+import { prepareMountPoints } from "./_mount_points.ts";
 import { type HelperOutcome, type HelperRequest, processStartTime, type WatchedProcess } from "./helper.ts";
 import { selfCommand } from "./self_command.ts";
 import { OUTER_PID_ENV } from "./userns.ts";
@@ -104,10 +103,7 @@ export async function runInContainer(
   await Deno.mkdir(spec.lxcPath, { recursive: true });
   const work = await Deno.makeTempDir({ dir: spec.lxcPath, prefix: `.req-${spec.name}-` });
   const root = writableRoot(spec.lxcRootfs.path);
-  const hadStacker = root ? await exists(`${root}/stacker`) : true;
-  // LXC makes the /stacker mount point in the rootfs; its removal must not leave "/" changed.
-  const rootTimes = root && !hadStacker ? await Deno.lstat(root).catch(() => undefined) : undefined;
-  const placeholder = root ? await resolvPlaceholder(root, overlayLowers(spec.lxcRootfs.path)) : undefined;
+  const points = root ? await prepareMountPoints(root, overlayLowers(spec.lxcRootfs.path)) : undefined;
   try {
     const watch: WatchedProcess[] = [];
     for (const pid of [Deno.pid, Number(env[OUTER_PID_ENV] ?? NaN)]) {
@@ -169,13 +165,7 @@ export async function runInContainer(
     };
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
-    if (root && !hadStacker) {
-      await removeEmptyDir(`${root}/stacker`);
-      if (rootTimes?.atime && rootTimes.mtime && !(await exists(`${root}/stacker`))) {
-        await lutimes(root, rootTimes.atime, rootTimes.mtime).catch(() => {});
-      }
-    }
-    if (placeholder) await removePlaceholder(placeholder);
+    await points?.restore();
   }
 }
 
@@ -183,132 +173,4 @@ export async function runInContainer(
 export function overlayLowers(lxcRootfsPath: string): string[] {
   if (!lxcRootfsPath.startsWith("overlay:") && !lxcRootfsPath.startsWith("overlayfs:")) return [];
   return lxcRootfsPath.split(":").slice(1, -1);
-}
-
-interface Placeholder {
-  readonly path: string;
-  readonly ino: number | null;
-  readonly etcTimes: [Date, Date] | undefined;
-  /** The upper dir's `etc` this run made to hold the placeholder (overlay rootfs), with its metadata. */
-  readonly madeEtc?: { readonly mode: number; readonly uid: number; readonly gid: number };
-}
-
-function isWhiteout(st: Deno.FileInfo): boolean {
-  return st.isCharDevice === true && (st.rdev ?? -1) === 0;
-}
-
-async function lstatOrUndefined(p: string): Promise<Deno.FileInfo | undefined> {
-  try {
-    return await Deno.lstat(p);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * How the merged view of an overlay's lower dirs (top first) sees `etc`: the topmost `etc`
- * directory (its metadata is the merged one), and whether `etc/resolv.conf` shows through (any
- * type; a whiteout, an opaque `etc` or a non-directory `etc` hides what lies below). Undefined when
- * the view has no `etc` directory.
- */
-async function lowerEtc(
-  lowers: readonly string[],
-): Promise<{ etc: Deno.FileInfo; hasResolv: boolean } | undefined> {
-  let top: Deno.FileInfo | undefined;
-  for (const lower of lowers) {
-    const etc = await lstatOrUndefined(`${lower}/etc`);
-    if (!etc) continue;
-    if (!etc.isDirectory) break; // a whiteout or a file hides every lower etc
-    top ??= etc;
-    const resolv = await lstatOrUndefined(`${lower}/etc/resolv.conf`);
-    if (resolv) return { etc: top, hasResolv: !isWhiteout(resolv) };
-    const opaque = lgetxattr(`${lower}/etc`, "user.overlay.opaque");
-    if (opaque && new TextDecoder().decode(opaque) === "y") break;
-  }
-  return top ? { etc: top, hasResolv: false } : undefined;
-}
-
-/**
- * An empty `etc/resolv.conf` in the writable root as the mount point of the host's file (spec §3.4:
- * the host's /etc/resolv.conf is bind-mounted), when the rootfs has an `etc` directory but no
- * resolv.conf; removed after the run (see `removePlaceholder`) so the layer does not gain an empty
- * file. On an overlay rootfs whose `etc` lies only in the lower dirs, the upper dir gets an `etc`
- * with the merged one's mode, owner and times (what a copy-up makes), removed again after the run
- * when it is still empty and unchanged. Undefined when nothing was created.
- */
-async function resolvPlaceholder(root: string, lowers: readonly string[]): Promise<Placeholder | undefined> {
-  const path = `${root}/etc/resolv.conf`;
-  let etc = await lstatOrUndefined(`${root}/etc`);
-  let madeEtc: Placeholder["madeEtc"];
-  if (etc) {
-    if (!etc.isDirectory) return undefined;
-    if (await exists(path)) return undefined;
-    // An upper `etc` that is not opaque still shows the lower dirs' resolv.conf.
-    const opaque = lgetxattr(`${root}/etc`, "user.overlay.opaque");
-    const merged = lowers.length > 0 && !(opaque && new TextDecoder().decode(opaque) === "y")
-      ? await lowerEtc(lowers)
-      : undefined;
-    if (merged?.hasResolv) return undefined;
-  } else {
-    const merged = await lowerEtc(lowers);
-    if (!merged || merged.hasResolv) return undefined;
-    const mode = (merged.etc.mode ?? 0o755) & 0o7777;
-    const uid = merged.etc.uid ?? 0;
-    const gid = merged.etc.gid ?? 0;
-    try {
-      await Deno.mkdir(`${root}/etc`);
-      await Deno.chmod(`${root}/etc`, mode);
-      await lchown(`${root}/etc`, uid, gid);
-      madeEtc = { mode, uid, gid };
-      if (merged.etc.atime && merged.etc.mtime) {
-        await lutimes(`${root}/etc`, merged.etc.atime, merged.etc.mtime);
-      }
-      etc = await Deno.lstat(`${root}/etc`);
-    } catch {
-      if (madeEtc) await removeEmptyDir(`${root}/etc`);
-      return undefined;
-    }
-  }
-  try {
-    using f = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
-    // Creating and removing the placeholder changes etc's times; they are put back so that the
-    // run's layer does not carry an /etc entry the build itself made.
-    const etcTimes: [Date, Date] | undefined = etc.atime && etc.mtime ? [etc.atime, etc.mtime] : undefined;
-    return { path, ino: (await f.stat()).ino, etcTimes, madeEtc };
-  } catch {
-    if (madeEtc) await removeEmptyDir(`${root}/etc`);
-    return undefined;
-  }
-}
-
-/**
- * Removes the placeholder only if it is still the same empty regular file under a real `etc`, and
- * an upper `etc` made for it only if it is still an empty directory with the metadata it was given.
- */
-async function removePlaceholder(p: Placeholder): Promise<void> {
-  const etc = p.path.slice(0, p.path.lastIndexOf("/"));
-  try {
-    if (!(await Deno.lstat(etc)).isDirectory) return;
-    const st = await Deno.lstat(p.path);
-    if (st.isFile && st.size === 0 && st.ino === p.ino) {
-      await Deno.remove(p.path);
-      if (p.etcTimes) await lutimes(etc, p.etcTimes[0], p.etcTimes[1]);
-    }
-  } catch { /* changed or gone: leave it */ }
-  if (!p.madeEtc) return;
-  const st = await lstatOrUndefined(etc);
-  if (
-    st?.isDirectory && ((st.mode ?? 0) & 0o7777) === p.madeEtc.mode && st.uid === p.madeEtc.uid &&
-    st.gid === p.madeEtc.gid
-  ) {
-    await removeEmptyDir(etc);
-  }
-}
-
-/** Removes `p` only if it is an empty real directory (never through a symlink the container made). */
-async function removeEmptyDir(p: string): Promise<void> {
-  try {
-    const st = await Deno.lstat(p);
-    if (st.isDirectory) await Deno.remove(p);
-  } catch { /* not empty, or gone */ }
 }
