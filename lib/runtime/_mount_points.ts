@@ -231,6 +231,8 @@ async function removeEmptyDir(p: string): Promise<void> {
  * (without an `etc` directory the run simply gets no host resolver).
  */
 export async function prepareMountPoints(root: string, lowers: readonly string[]): Promise<MountPoints> {
+  // No rootfs: nothing to prepare, LXC reports it.
+  if (!(await lstatOrUndefined(root))?.isDirectory) return { restore: () => Promise.resolve() };
   const stacker = await stackerPoint(root, lowers);
   const resolv = await resolvPoint(root, lowers).catch(() => undefined);
   return {
