@@ -41,6 +41,10 @@ const symbols = {
   close_range: { parameters: ["u32", "u32", "i32"], result: "i32" },
   // int symlink(const char *target, const char *linkpath)
   symlink: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int lchown(const char *path, uid_t owner, gid_t group)
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  // int utimensat(int dirfd, const char *path, const struct timespec times[2], int flags)
+  utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   // int fsync(int fd)
   fsync: { parameters: ["i32"], result: "i32" },
   // int *__errno_location(void)
@@ -285,6 +289,27 @@ export function cloexecFrom(first: number): void {
 export function symlink(target: string, linkPath: string): void {
   if (libc().symlink(cstr(target), cstr(linkPath)) < 0) {
     fail(`create symlink "${linkPath}" -> "${target}"`, { path: linkPath, target });
+  }
+}
+
+/** lchown(2): changes the owner of `path` itself, never of what a final symlink points at. */
+export function lchown(path: string, uid: number, gid: number): void {
+  if (libc().lchown(cstr(path), uid, gid) < 0) fail(`change the owner of "${path}"`, { path });
+}
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+
+/** utimensat(2) with AT_SYMLINK_NOFOLLOW: sets atime and mtime (seconds) of `path` itself. */
+export function lutimes(path: string, atime: number, mtime: number): void {
+  const ts = new BigInt64Array(4);
+  for (const [i, t] of [[0, atime], [2, mtime]]) {
+    const sec = Math.floor(t);
+    ts[i] = BigInt(sec);
+    ts[i + 1] = BigInt(Math.min(999_999_999, Math.round((t - sec) * 1e9)));
+  }
+  if (libc().utimensat(AT_FDCWD, cstr(path), new Uint8Array(ts.buffer), AT_SYMLINK_NOFOLLOW) < 0) {
+    fail(`set the times of "${path}"`, { path });
   }
 }
 

@@ -6,6 +6,9 @@
  *
  * Safe only because nothing else writes the rootfs while we work on it (umoci makes the same
  * assumption): between the lstat and the use of a path, no one can swap a component.
+ *
+ * Synchronous on purpose: lookups mostly hit the cache of verified directories, and a lookup that
+ * goes to disk is one lstat, cheaper inline than a hop through the runtime's thread pool.
  */
 import { LayerError } from "../util/errors.ts";
 
@@ -90,7 +93,7 @@ export class RootResolver {
    * directories are created (mode 0755) when `create` is set, else `undefined` is returned. A
    * non-directory on the way fails with `layer.not-a-dir`.
    */
-  async dir(components: string[], create: boolean, unsafeName: string): Promise<string | undefined> {
+  dir(components: string[], create: boolean, unsafeName: string): string | undefined {
     const direct = components.join("/");
     if (this.#dirs.has(direct)) return direct;
     const resolved: string[] = [];
@@ -111,11 +114,11 @@ export class RootResolver {
       const host = this.host(rel);
       let st: Deno.FileInfo;
       try {
-        st = await Deno.lstat(host);
+        st = Deno.lstatSync(host);
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
         if (!create) return undefined;
-        await Deno.mkdir(host, { mode: 0o755 });
+        Deno.mkdirSync(host, { mode: 0o755 });
         this.markDir(rel, true);
         resolved.push(c);
         continue;
@@ -127,7 +130,7 @@ export class RootResolver {
             context: { entry: unsafeName },
           });
         }
-        const target = await Deno.readLink(host);
+        const target = Deno.readLinkSync(host);
         if (target.startsWith("/")) resolved.length = 0;
         queue.unshift(...target.split("/"));
         continue;
@@ -142,5 +145,20 @@ export class RootResolver {
       resolved.push(c);
     }
     return resolved.join("/");
+  }
+
+  /**
+   * Resolves the parent directories of `unsafeName` (creating missing ones when `create` is set)
+   * and names its last component there, not following it: what a new entry is written as, or
+   * what a hardlink target or whiteout names. undefined when a parent is missing and `create` is
+   * not set, or when the name is the root itself.
+   */
+  leaf(unsafeName: string, create: boolean, what = "entry"): { rel: string; host: InRootPath } | undefined {
+    const comps = splitName(unsafeName, what);
+    if (comps.length === 0) return undefined;
+    const parent = this.dir(comps.slice(0, -1), create, unsafeName);
+    if (parent === undefined) return undefined;
+    const rel = parent === "" ? comps[comps.length - 1] : `${parent}/${comps[comps.length - 1]}`;
+    return { rel, host: this.host(rel) };
   }
 }

@@ -9,6 +9,10 @@
  * - `generateSquashfs` packs an overlay upper directory with mksquashfs (overlay whiteouts kept),
  *   optionally with dm-verity data appended (`appendVerity`); `generateErofs` likewise with mkfs.erofs.
  *
+ * - `RootResolver` / `splitName` resolve untrusted names inside a rootfs with chroot semantics,
+ *   and `fsOpsFor` gives the filesystem operations for a root or rootless session: together the
+ *   one confined path for any host-side change below a rootfs.
+ *
  * All errors are `LayerError` with a `code` (`layer.diffid-mismatch`, `layer.unsafe-name`,
  * `layer.bad-hardlink`, `layer.bad-whiteout`, `layer.root-type`, `layer.sparse`, `layer.budget`,
  * `layer.bad-compression`, `layer.bad-header`, `layer.truncated`, `layer.non-utf8-name`, …) and
@@ -16,6 +20,10 @@
  */
 export { unpackImage, unpackLayer } from "./unpack.ts";
 export type { ImageLayer, LayerOpener, UnpackBudget, UnpackOptions, UnpackStats } from "./unpack.ts";
+export { RootResolver, splitName } from "./_secure_join.ts";
+export type { InRootPath } from "./_secure_join.ts";
+export { fsOpsFor } from "./fs_ops.ts";
+export type { FsOps, Skipped } from "./fs_ops.ts";
 export { generateLayer } from "./generate.ts";
 export type { GenerateInput, GenerateOptions } from "./generate.ts";
 export {
@@ -31,4 +39,3 @@ export { EROFS_MEDIA_TYPE, EROFS_MEDIA_TYPE_PREFIX, erofsSupported, generateErof
 export type { ErofsOptions } from "./erofs.ts";
 export { compressionOf, tarMediaType } from "./_compression.ts";
 export type { Compression } from "./_compression.ts";
-export { RootResolver } from "./_secure_join.ts";

@@ -2,9 +2,10 @@
  * Test helper run as the unprivileged test user: unpacks the layers named in its JSON argument
  * with lib/layer and prints one JSON line: { ok, stats } or { ok: false, code, message, context }.
  * argv[0]: JSON { rootfs, whiteouts?, layers: [{ path, mediaType, diffId? }] }, or
- * { generate: { base, rootfs, out } } to write the uncompressed layer of base → rootfs to `out`.
+ * { generate: { base, rootfs, out } } to write the uncompressed layer of base → rootfs to `out`, or
+ * { removeLocked: dir } to build a tree with mode-000 directories there and remove it with FsOps.
  */
-import { generateLayer, unpackImage } from "../../lib/layer/mod.ts";
+import { fsOpsFor, generateLayer, type InRootPath, unpackImage } from "../../lib/layer/mod.ts";
 import { StackerError } from "../../lib/util/errors.ts";
 import { memoryLogger } from "../../lib/util/log.ts";
 
@@ -12,6 +13,17 @@ const req = JSON.parse(Deno.args[0]);
 const { log, lines } = memoryLogger("warn");
 const out = (v: unknown) => Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(v) + "\n"));
 try {
+  if (req.removeLocked) {
+    const dir = req.removeLocked as InRootPath;
+    Deno.mkdirSync(`${dir}/a/b/c`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/a/b/c/f`, "x");
+    for (const d of [`${dir}/a/b/c`, `${dir}/a/b`, `${dir}/a`]) Deno.chmodSync(d, 0);
+    const ops = fsOpsFor(true);
+    const before = ops.lstat(dir) !== undefined;
+    ops.remove(dir, true);
+    out({ ok: true, before, after: ops.lstat(dir) !== undefined });
+    Deno.exit(0);
+  }
   if (req.generate) {
     const g = await generateLayer({ kind: "trees", base: req.generate.base, rootfs: req.generate.rootfs }, {
       compression: "none",

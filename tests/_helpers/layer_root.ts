@@ -3,6 +3,29 @@
  * comparison (type, mode, uid/gid, size, content hash, link target, xattrs, hardlink groups).
  */
 import { createHash } from "node:crypto";
+import { runAsTestUser } from "../../scripts/fixtures/mod.ts";
+
+/**
+ * Runs tests/_helpers/layer_as_user.ts as the test user with `req`; `out` is the JSON line it
+ * printed last ({} when it printed none).
+ */
+export async function layerAsTestUser(
+  req: unknown,
+): Promise<{ out: Record<string, unknown>; code: number; log: string }> {
+  const res = await runAsTestUser([
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--cached-only",
+    new URL("./layer_as_user.ts", import.meta.url).pathname,
+    JSON.stringify(req),
+  ]);
+  return {
+    out: JSON.parse(res.stdout.trim().split("\n").at(-1) || "{}"),
+    code: res.code,
+    log: `${res.stdout}\n${res.stderr}`,
+  };
+}
 
 export interface TempRoot extends AsyncDisposable {
   /** Parent temp dir (mode 0755, under /var/tmp so the test user can reach it). */

@@ -4,15 +4,9 @@ import { gunzipSync } from "node:zlib";
 import { generateLayer, type GenerateOptions, unpackImage, unpackLayer } from "../../lib/layer/mod.ts";
 import type { GeneratedLayer } from "../../lib/layer/mod.ts";
 import { lsetxattr, mknod, S_IFCHR } from "../../lib/ffi/libc.ts";
-import {
-  busyboxLayout,
-  debianLayout,
-  multiLayerLayout,
-  runAsTestUser,
-  testUserIds,
-} from "../../scripts/fixtures/mod.ts";
+import { busyboxLayout, debianLayout, multiLayerLayout, testUserIds } from "../../scripts/fixtures/mod.ts";
 import { TarReader } from "../../lib/layer/_tar_reader.ts";
-import { diffSnapshots, snapshot, tempRoot } from "../_helpers/layer_root.ts";
+import { diffSnapshots, layerAsTestUser, snapshot, tempRoot } from "../_helpers/layer_root.ts";
 import { layoutLayers } from "../_helpers/layer_oci.ts";
 
 async function collect(
@@ -249,16 +243,8 @@ Deno.test("generateLayer() as the test user restores the owners a rootless unpac
   await using r = await tempRoot(ids);
   const layers = await layoutLayers(dir, tag);
   const asUser = async (req: unknown) => {
-    const res = await runAsTestUser([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--cached-only",
-      new URL("../_helpers/layer_as_user.ts", import.meta.url).pathname,
-      JSON.stringify(req),
-    ]);
-    const out = JSON.parse(res.stdout.trim().split("\n").at(-1) ?? "{}");
-    assert.equal(out.ok, true, res.stdout + res.stderr);
+    const { out, log } = await layerAsTestUser(req);
+    assert.equal(out.ok, true, log);
   };
   await asUser({ rootfs: `${r.rootfs}/user`, layers });
   await Deno.mkdir(`${r.rootfs}/empty`);

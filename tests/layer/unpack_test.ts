@@ -13,7 +13,7 @@ import {
   testUserIds,
 } from "../../scripts/fixtures/mod.ts";
 import { opener, type RawEntry, tarOf, tgzOf } from "../_helpers/layer_tar.ts";
-import { diffSnapshots, snapshot, tempRoot } from "../_helpers/layer_root.ts";
+import { diffSnapshots, layerAsTestUser, snapshot, tempRoot } from "../_helpers/layer_root.ts";
 import { layoutLayers } from "../_helpers/layer_oci.ts";
 
 const GZ = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -81,17 +81,9 @@ Deno.test("unpackImage() as the test user gives the same tree as umoci unpack --
       const { dir, tag } = await make();
       await using r = await tempRoot(ids);
       const layers = await layoutLayers(dir, tag);
-      const res = await runAsTestUser([
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--cached-only",
-        new URL("../_helpers/layer_as_user.ts", import.meta.url).pathname,
-        JSON.stringify({ rootfs: `${r.rootfs}/ours`, layers }),
-      ]);
-      assert.equal(res.code, 0, res.stderr);
-      const out = JSON.parse(res.stdout.trim().split("\n").at(-1)!);
-      assert.equal(out.ok, true, JSON.stringify(out));
+      const res = await layerAsTestUser({ rootfs: `${r.rootfs}/ours`, layers });
+      assert.equal(res.code, 0, res.log);
+      assert.equal(res.out.ok, true, JSON.stringify(res.out));
       await umociUnpack(dir, tag, `${r.rootfs}/bundle`, true);
       const ours = await snapshot(`${r.rootfs}/ours`);
       const theirs = await snapshot(`${r.rootfs}/bundle/rootfs`);
@@ -280,17 +272,9 @@ Deno.test("unpackLayer() refuses or contains hostile entries (as the test user)"
       Deno.writeFileSync(path, tgzOf(l));
       return { path, mediaType: GZ };
     });
-    const res = await runAsTestUser([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--cached-only",
-      new URL("../_helpers/layer_as_user.ts", import.meta.url).pathname,
-      JSON.stringify({ rootfs: `${r.rootfs}/${c.name}`, layers }),
-    ]);
-    const out = JSON.parse(res.stdout.trim().split("\n").at(-1) ?? "{}");
-    if (c.code) assert.equal(out.code, c.code, `${c.name}: ${res.stdout} ${res.stderr}`);
-    else assert.equal(out.ok, true, `${c.name}: ${res.stdout} ${res.stderr}`);
+    const { out, log } = await layerAsTestUser({ rootfs: `${r.rootfs}/${c.name}`, layers });
+    if (c.code) assert.equal(out.code, c.code, `${c.name}: ${log}`);
+    else assert.equal(out.ok, true, `${c.name}: ${log}`);
     assert.ok(await r.outsideUntouched(), `${c.name}: something outside the rootfs changed`);
   }
 });
@@ -515,19 +499,12 @@ Deno.test("unpackImage() as the test user skips devices once per layer and fills
     ]),
   );
   await Deno.writeFile(l2, tgzOf([{ path: "locked/later", body: "later", mode: 0o600 }]));
-  const res = await runAsTestUser([
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--cached-only",
-    new URL("../_helpers/layer_as_user.ts", import.meta.url).pathname,
-    JSON.stringify({
-      rootfs: `${r.rootfs}/u`,
-      layers: [{ path: l1, mediaType: GZ }, { path: l2, mediaType: GZ }],
-    }),
-  ]);
-  const out = JSON.parse(res.stdout.trim().split("\n").at(-1) ?? "{}");
-  assert.equal(out.ok, true, res.stdout + res.stderr);
+  const { out: res, log } = await layerAsTestUser({
+    rootfs: `${r.rootfs}/u`,
+    layers: [{ path: l1, mediaType: GZ }, { path: l2, mediaType: GZ }],
+  });
+  const out = res as { ok: boolean; stats: { skippedDevices: number }[]; warnings: string[] };
+  assert.equal(out.ok, true, log);
   assert.equal(out.stats[0].skippedDevices, 2);
   assert.equal(out.warnings.filter((l: string) => l.includes("device")).length, 1);
   const snap = await snapshot(`${r.rootfs}/u`);
