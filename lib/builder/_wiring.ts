@@ -8,7 +8,7 @@ import type { Progress } from "../util/progress.ts";
 import type { PlannedLayer } from "./layer_context.ts";
 import type { BuildServices } from "./services.ts";
 import { realStages } from "./_stages.ts";
-import { type LayoutStore, OciLayout } from "../oci/mod.ts";
+import { describeHolder, type LayoutStore, OciLayout } from "../oci/mod.ts";
 import { baseFetcher } from "../transport/mod.ts";
 import { isUrl, loadStackerFiles } from "../stackerfile/mod.ts";
 import { openStorage, type Storage, type StorageType } from "../storage/mod.ts";
@@ -72,6 +72,8 @@ export interface OpenServicesOptions {
   readonly log: Logger;
   /** Per-blob progress of base downloads. */
   readonly progress?: Progress;
+  /** How long to wait for the output layout's lock (a gc in another process); default 1 hour. */
+  readonly lockTimeoutMs?: number;
 }
 
 /**
@@ -85,7 +87,13 @@ export async function openServices(opts: OpenServicesOptions): Promise<BuildServ
     type: opts.storageType,
     log: opts.log,
   });
-  const output = await OciLayout.open(opts.ociDir, { create: true });
+  const output = await OciLayout.open(opts.ociDir, {
+    create: true,
+    timeoutMs: opts.lockTimeoutMs,
+    onWait: (holder, path) => {
+      opts.log.info(`waiting for lock held by ${describeHolder(holder)} on ${path} (a gc of the layout)`);
+    },
+  });
   return {
     output,
     storage,

@@ -15,9 +15,11 @@ import { BuildCache } from "./build_cache.ts";
 import { buildLayer, type LayerResult } from "./build_layer.ts";
 import type { BuildLayerContext, PlannedLayer } from "./layer_context.ts";
 import { layerCacheLookup } from "./layer_key.ts";
-import { lockBuildDirs } from "./lock.ts";
+import { lockBuildDirs, type LockWaitOptions } from "./lock.ts";
 import type { StorageType } from "../storage/mod.ts";
 import type { BuildServices } from "./services.ts";
+import type { LayoutHold } from "../oci/mod.ts";
+import { registerCacheRoots } from "./grab.ts";
 import { loadPlan, openServices } from "./_wiring.ts";
 
 /** The storage backends (`storage/` `StorageType`), under the name the build API has used. */
@@ -54,6 +56,11 @@ export interface BuildOptions {
   /** Name LXC logs in run failures (`--debug`). */
   readonly debug?: boolean;
   readonly log?: Logger;
+  /**
+   * How long to wait for another process's lock on the stacker/roots dir or the output layout
+   * (`--lock-timeout`), in ms; default 1 hour, 0 fails at once naming the holder.
+   */
+  readonly lockTimeoutMs?: number;
   /** Per-blob progress of base downloads (`--progress`); none by default. */
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
@@ -97,7 +104,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const log = opts.log ?? silentLogger;
   sourceDateEpochOf(opts.env ?? {});
   await checkLayerTypes(parseLayerTypes(opts.layerTypes));
-  await using _lock = await lockBuildDirs(opts.stackerDir, opts.rootsDir);
+  await using _lock = await lockBuildDirs(opts.stackerDir, opts.rootsDir, lockWaitOf(opts, log));
   const plan: PlannedLayer[] = await loadPlan({
     files: opts.stackerFiles ?? ["stacker.yaml"],
     substitute: opts.substitute ?? [],
@@ -108,6 +115,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     env: opts.env,
   });
   return await buildLayers(plan, opts, true);
+}
+
+function lockWaitOf(opts: BuildOptions, log: Logger): LockWaitOptions {
+  return { timeoutMs: opts.lockTimeoutMs, log, signal: opts.signal };
 }
 
 /** Refuses types this host cannot produce (before anything is locked or parsed). */
@@ -153,16 +164,26 @@ export async function buildLayers(
   sourceDateEpochOf(opts.env ?? {});
   const layerTypes = parseLayerTypes(opts.layerTypes);
   await checkLayerTypes(layerTypes);
-  await using _lock = locked ? undefined : await lockBuildDirs(opts.stackerDir, opts.rootsDir);
-  const { services, cache, ctx } = await openSession(opts, layerTypes, log);
-  const verity = await verityFor(layerTypes, opts.verity ?? true, log);
+  await using _lock = locked
+    ? undefined
+    : await lockBuildDirs(opts.stackerDir, opts.rootsDir, lockWaitOf(opts, log));
   const results: LayerResult[] = [];
-  for (const planned of plan) {
-    opts.signal?.throwIfAborted();
-    results.push(await buildLayer(planned, { ...ctx, verity }));
+  const { services, cache, ctx, held } = await openSession(opts, layerTypes, log);
+  try {
+    const verity = await verityFor(layerTypes, opts.verity ?? true, log);
+    for (const planned of plan) {
+      opts.signal?.throwIfAborted();
+      results.push(await buildLayer(planned, { ...ctx, verity }));
+    }
+  } finally {
+    // Untagged build_only manifests are roots too: their children and the cache point at them.
+    await registerCacheRoots(services.output, cache)
+      .catch((err) => log.warn(`cannot register the build cache's gc roots: ${err?.message ?? err}`))
+      .finally(() => held.release());
   }
-  // Untagged build_only manifests are roots too: their children and the cache point at them.
-  await services.output.gc(cache.entries().flatMap((e) => Object.values(e.manifests)));
+  // Only when no other process writes into the layout: theirs may hold blobs not tagged yet.
+  const gc = await services.output.gc([], { wait: false });
+  if (gc.skipped) log.debug(`not collecting garbage in "${opts.ociDir}": in use by ${gc.skipped}`);
   return { layers: results };
 }
 
@@ -175,19 +196,36 @@ async function openSession(
   opts: BuildOptions,
   layerTypes: readonly LayerType[],
   log: Logger,
-): Promise<{ services: BuildServices; cache: BuildCache; ctx: BuildLayerContext }> {
-  const env = opts.env ?? {};
-  const epoch = sourceDateEpochOf(env);
+): Promise<{ services: BuildServices; cache: BuildCache; ctx: BuildLayerContext; held: LayoutHold }> {
   const services = opts.services ?? await openServices({
     ociDir: opts.ociDir,
     stackerDir: opts.stackerDir,
     rootsDir: opts.rootsDir,
     storageType: opts.storageType,
-    env,
+    env: opts.env ?? {},
     debug: opts.debug,
     log,
     progress: opts.progress,
+    lockTimeoutMs: opts.lockTimeoutMs,
   });
+  // Held before the cache is checked against the layout: from here on no gc removes what it names.
+  const held = await services.output.hold();
+  try {
+    return { ...(await openCache(opts, services, layerTypes, log)), services, held };
+  } catch (err) {
+    held.release();
+    throw err;
+  }
+}
+
+async function openCache(
+  opts: BuildOptions,
+  services: BuildServices,
+  layerTypes: readonly LayerType[],
+  log: Logger,
+): Promise<{ cache: BuildCache; ctx: BuildLayerContext }> {
+  const env = opts.env ?? {};
+  const epoch = sourceDateEpochOf(env);
   await removeLeftovers(opts.stackerDir);
   let names: Set<string> | undefined;
   const cache = await BuildCache.open(`${opts.stackerDir}/build.cache`, {
@@ -223,7 +261,7 @@ async function openSession(
     log,
     signal: opts.signal,
   };
-  return { services, cache, ctx };
+  return { cache, ctx };
 }
 
 /** The layers `def` needs built first: its `built` base and the layers of its `stacker://` sources. */
@@ -261,8 +299,9 @@ export async function staleLayers(
     for (const d of dependenciesOf(byName.get(name)!.def)) want(d);
   };
   for (const name of opts.layers ?? byName.keys()) want(name);
-  await using _lock = await lockBuildDirs(opts.stackerDir, opts.rootsDir);
-  const { cache, ctx } = await openSession(opts, layerTypes, log);
+  await using _lock = await lockBuildDirs(opts.stackerDir, opts.rootsDir, lockWaitOf(opts, log));
+  const { cache, ctx, held } = await openSession(opts, layerTypes, log);
+  await using _held = held;
   const verity = opts.verity === undefined ? undefined : await verityFor(layerTypes, opts.verity, log);
   const stale = new Map<string, string>();
   for (const planned of plan) {

@@ -58,14 +58,29 @@ export async function grab(opts: GrabOptions): Promise<void> {
 }
 
 /**
- * Removes blobs no tag or cache entry references from the output layout, and storage no cache
- * entry uses. Returns what each part reported. Run under the stacker-dir lock.
+ * Registers the manifests `cache` points at as gc roots of the output layout, kept while the cache
+ * file exists: another stacker dir's gc of a shared layout then keeps this one's untagged
+ * (build_only) manifests. Call it holding the layout.
+ */
+export async function registerCacheRoots(output: BuildServices["output"], cache: BuildCache): Promise<void> {
+  const owner = cache.path.replace(/\/[^/]*$/, "");
+  await output.setRoots(owner, cache.path, cache.entries().flatMap((e) => Object.values(e.manifests)));
+}
+
+/**
+ * Removes blobs no tag or cache entry (of any stacker dir that registered its roots) references
+ * from the output layout, waiting for every process writing to it, and storage no cache entry
+ * uses. Returns what each part reported. Run under the stacker-dir lock.
  */
 export async function collectGarbage(
   services: Pick<BuildServices, "output" | "storage">,
   cache: BuildCache,
 ): Promise<{ layout: unknown; storage: { removed: number } }> {
   const entries = cache.entries();
+  {
+    await using _held = await services.output.hold();
+    await registerCacheRoots(services.output, cache);
+  }
   const layout = await services.output.gc(entries.flatMap((e) => Object.values(e.manifests)));
   const storage = await services.storage.gc({ chains: [], names: entries.map((e) => e.snapshot ?? e.name) });
   return { layout, storage };

@@ -1,84 +1,81 @@
 /**
- * The stacker-dir lock: a flock on `<dir>/.lock`, a file that is never unlinked (a deleted lock file
- * would let two holders coexist). Taken without waiting, so a second build on the same dir fails
- * fast, naming the holder's pid as stacker does. The kernel drops it on kill -9.
+ * The stacker-dir and roots-dir locks: an flock on `<dir>/.lock`, a file that is never unlinked
+ * while in use (`acquireFileLock` starts over when `clean` removed it meanwhile). A second command
+ * on the same dir waits for the holder, saying so once ("waiting for lock held by pid N …"), up to
+ * the lock timeout (`--lock-timeout`; 0 fails at once as stacker does). The kernel drops an flock
+ * when its holder dies (kill -9 included), so a dead holder's lock is taken over at once. A lock
+ * file another user left (root's, in a dir the user owns) is locked through a read-only fd.
  */
 import { BuildError } from "../util/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { acquireFileLock, describeHolder, type HeldLock, lockHolder as holderOf } from "../oci/mod.ts";
+
+/** The default of `--lock-timeout`: generous, a build may queue behind a long one. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 3_600_000;
 
 /** A held lock; `release()` is idempotent, and `await using` releases it. */
-export interface DirLock extends AsyncDisposable {
-  readonly path: string;
-  release(): void;
+export type DirLock = HeldLock;
+
+/** How long and how visibly to wait for a lock. */
+export interface LockWaitOptions {
+  /** Upper bound on waiting in ms (default {@link DEFAULT_LOCK_TIMEOUT_MS}); 0 fails at once. */
+  readonly timeoutMs?: number;
+  /** Where "waiting for lock held by pid N" goes (info). */
+  readonly log?: Logger;
+  readonly signal?: AbortSignal;
 }
 
-/** The pid holding a flock on `path`, read from /proc/locks by inode; undefined if unknown. */
+/** The pid holding a flock on `path` (from /proc/locks); undefined if unknown. */
 export async function lockHolder(path: string): Promise<number | undefined> {
-  try {
-    const ino = (await Deno.stat(path)).ino;
-    const text = await Deno.readTextFile("/proc/locks");
-    for (const line of text.split("\n")) {
-      // "1: FLOCK  ADVISORY  WRITE 1234 08:01:123456 0 EOF"
-      const f = line.trim().split(/\s+/);
-      const pidIdx = f[1] === "->" ? 5 : 4;
-      const devIno = f[pidIdx + 1]?.split(":");
-      if (devIno && Number(devIno[2]) === ino && f[pidIdx - 3] === "FLOCK") return Number(f[pidIdx]);
-    }
-  } catch { /* best effort: the message then says "unknown" */ }
-  return undefined;
-}
-
-async function cmdline(pid: number): Promise<string> {
-  try {
-    const raw = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-    return raw.split("\0").filter((s) => s).join(" ");
-  } catch {
-    return "";
-  }
+  return (await holderOf(path))?.pid;
 }
 
 /**
- * Takes the exclusive lock on `<dir>/.lock`, creating `dir` if needed. Throws BuildError
- * `build.locked` ("couldn't acquire lock on …: lock owned by pid N (cmdline)") when another process
- * holds it. The lock fd is close-on-exec (Deno opens every file so), so containers never inherit it.
+ * Takes the exclusive lock on `<dir>/.lock`, creating `dir` if needed, waiting as `opts` says.
+ * Throws BuildError `build.locked` ("couldn't acquire lock on …: lock owned by pid N (cmdline)")
+ * when the holder keeps it past the timeout. The lock fd is close-on-exec, so containers never
+ * inherit it.
  */
-export async function lockDir(dir: string): Promise<DirLock> {
-  await Deno.mkdir(dir, { recursive: true });
-  const path = `${dir}/.lock`;
-  const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o644 });
-  let ok = false;
-  try {
-    ok = await file.tryLock(true);
-  } finally {
-    if (!ok) file.close();
-  }
-  if (!ok) {
-    const pid = await lockHolder(path);
-    const cmd = pid !== undefined ? await cmdline(pid) : "";
-    throw new BuildError(
-      `couldn't acquire lock on ${path}: lock owned by pid ${pid ?? "unknown"}${cmd ? ` (${cmd})` : ""}`,
-      { code: "build.locked", context: { path, pid } },
-    );
-  }
-  let held = true;
-  const release = () => {
-    if (!held) return;
-    held = false;
-    file.close(); // closing the fd drops the flock
-  };
-  return { path, release, [Symbol.asyncDispose]: () => Promise.resolve(release()) };
+export async function lockDir(dir: string, opts: LockWaitOptions = {}): Promise<DirLock> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  return await acquireFileLock(`${dir}/.lock`, {
+    what: `"${dir}"`,
+    wait: timeoutMs > 0,
+    timeoutMs,
+    makeDir: true,
+    signal: opts.signal,
+    onWait: (holder, path) => {
+      opts.log?.info(
+        `waiting for lock held by ${describeHolder(holder)} on ${path} (up to ${
+          Math.round(timeoutMs / 1000)
+        }s, --lock-timeout)`,
+      );
+    },
+    error: (holder, path) =>
+      new BuildError(
+        `couldn't acquire lock on ${path}: lock owned by ${holder ? describeHolder(holder) : "pid unknown"}${
+          timeoutMs > 0 ? ` (waited ${Math.round(timeoutMs / 1000)}s, --lock-timeout)` : ""
+        }`,
+        { code: "build.locked", context: { path, pid: holder?.pid } },
+      ),
+  });
 }
 
 /**
  * The locks a build holds for its whole run, in this order: the stacker dir's, then the roots
- * dir's (spec §3.1: two stackers on the same stacker dir *or* roots dir fail fast, "couldn't
- * acquire lock on …"). One lock when both are the same directory. Released in reverse order.
+ * dir's (spec §3.1: two stackers never share a stacker dir *or* roots dir at once). One lock when
+ * both are the same directory. Released in reverse order.
  */
-export async function lockBuildDirs(stackerDir: string, rootsDir: string): Promise<AsyncDisposable> {
-  const stacker = await lockDir(stackerDir);
+export async function lockBuildDirs(
+  stackerDir: string,
+  rootsDir: string,
+  opts: LockWaitOptions = {},
+): Promise<AsyncDisposable> {
+  const stacker = await lockDir(stackerDir, opts);
   if (await sameDir(stackerDir, rootsDir)) return stacker;
   let roots: DirLock;
   try {
-    roots = await lockDir(rootsDir);
+    roots = await lockDir(rootsDir, opts);
   } catch (err) {
     stacker.release();
     throw err;

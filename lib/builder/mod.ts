@@ -29,7 +29,7 @@ export { isFsLayerType, LAYER_TYPES, layerTypeOf, outputTag, parseLayerTypes } f
 export type { FsLayerType, LayerType } from "./layer_types.ts";
 export { LayerConverter, storeGenerated } from "./layer_conversion.ts";
 export type { ConvertOptions, SourceLayer, StoredLayer } from "./layer_conversion.ts";
-export { lockDir, lockHolder } from "./lock.ts";
+export { DEFAULT_LOCK_TIMEOUT_MS, lockBuildDirs, lockDir, lockHolder } from "./lock.ts";
 export type { DirLock } from "./lock.ts";
 export { entryHash, fileDigest, pathHash, treeHash, treeManifest } from "./tree_hash.ts";
 export { formatInspect, humanSize, inspect, inspectImages, inspectJson } from "./inspect.ts";

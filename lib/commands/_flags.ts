@@ -13,6 +13,12 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: "log-file", type: "string", help: "log to this file instead of stderr" },
   { name: "log-timestamp", type: "boolean", help: "prefix log lines with a timestamp" },
   { name: "progress", type: "boolean", help: "show progress bars (default: when stderr is a terminal)" },
+  {
+    name: "lock-timeout",
+    type: "number",
+    help:
+      "seconds to wait for another stacker's lock on the stacker/roots dir or OCI layout (default 3600; 0: fail at once)",
+  },
   { name: "internal-userns", type: "boolean", help: "marks the re-executed child", hidden: true },
   { name: "help", alias: "h", type: "boolean", help: "show help" },
   { name: "version", alias: "v", type: "boolean", help: "print the version" },

@@ -84,6 +84,12 @@ export async function resolveGlobals(
       code: "cli.storage-type",
     });
   }
+  const lockTimeout = flags["lock-timeout"] as number | undefined;
+  if (lockTimeout !== undefined && !(Number.isFinite(lockTimeout) && lockTimeout >= 0)) {
+    throw new StackerError(`Cannot use --lock-timeout ${lockTimeout}: expected seconds (0 or more)`, {
+      code: "cli.usage",
+    });
+  }
   if (flags["debug"] && flags["quiet"]) {
     throw new StackerError("Cannot use --debug and --quiet together", { code: "cli.usage" });
   }
@@ -97,6 +103,7 @@ export async function resolveGlobals(
     quiet: Boolean(flags["quiet"]),
     logFile: flags["log-file"] as string | undefined,
     progress: flags["progress"] === undefined ? Deno.stderr.isTerminal() : Boolean(flags["progress"]),
+    lockTimeoutMs: lockTimeout === undefined ? undefined : Math.round(lockTimeout * 1000),
     internalUserns: Boolean(flags["internal-userns"]),
   };
 }

@@ -43,6 +43,7 @@ export function buildOptionsOf(ctx: CommandContext, stackerFiles: readonly strin
     log: ctx.log,
     // a bar per base blob on a terminal or with --progress, like publish
     progress: ctx.global.progress ? makeProgress({ bars: true, log: ctx.log }) : undefined,
+    lockTimeoutMs: ctx.global.lockTimeoutMs,
     signal: ctx.signal,
   };
 }

@@ -6,6 +6,10 @@
  *
  * Root in directories another user controls only undoes what root alone can (unpriv-setup's
  * loopback mount), then cleans as that user.
+ *
+ * Before removing anything it takes the locks a build takes (waiting as `--lock-timeout` says)
+ * and the output layout exclusively, so it never removes what a running build, publish or gc of
+ * another stacker dir still writes or reads.
  */
 import { selfCommand } from "../runtime/self_command.ts";
 import {
@@ -17,6 +21,8 @@ import {
   unmountOwnLoopback,
 } from "../storage/mod.ts";
 import { StorageError } from "../util/errors.ts";
+import { lockDir } from "../builder/mod.ts";
+import { describeHolder, LayoutLock } from "../oci/mod.ts";
 import { CLEAN_META } from "./_meta.ts";
 import { foreignController, rerunAsOwner } from "./_root_guard.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
@@ -50,6 +56,36 @@ async function cleanStorage(ctx: CommandContext): Promise<void> {
   }
 }
 
+/**
+ * The stacker-dir and roots-dir locks and the output layout's exclusive lock, for each of them
+ * that exists as a directory (nothing is created or entered through a link just to lock it).
+ */
+async function lockForClean(ctx: CommandContext): Promise<AsyncDisposableStack> {
+  const g = ctx.global;
+  const stack = new AsyncDisposableStack();
+  try {
+    const isDir = async (p: string, follow: boolean) =>
+      (await (follow ? Deno.stat(p) : Deno.lstat(p)).catch(() => undefined))?.isDirectory === true;
+    const wait = { timeoutMs: g.lockTimeoutMs, log: ctx.log, signal: ctx.signal };
+    if (await isDir(g.stackerDir, false)) stack.use(await lockDir(g.stackerDir, wait));
+    if (await isDir(g.rootsDir, true) && g.rootsDir !== g.stackerDir) {
+      stack.use(await lockDir(g.rootsDir, wait));
+    }
+    if (await isDir(g.ociDir, false)) {
+      stack.use(
+        await new LayoutLock(g.ociDir, {
+          timeoutMs: g.lockTimeoutMs,
+          onWait: (h, path) => ctx.log.info(`waiting for lock held by ${describeHolder(h)} on ${path}`),
+        }).exclusive(),
+      );
+    }
+    return stack;
+  } catch (err) {
+    await stack.disposeAsync();
+    throw err;
+  }
+}
+
 export const cleanCommand: CommandDef = {
   ...CLEAN_META,
   async run(ctx) {
@@ -61,6 +97,7 @@ export const cleanCommand: CommandDef = {
         return await rerunAsOwner(owner, ctx.argv, ctx.env, selfCommand());
       }
     }
+    await using _locks = await lockForClean(ctx);
     // The roots dir may be a link its owner made (roots -> /big/disk/roots): its contents go too.
     if ((await Deno.stat(g.rootsDir).catch(() => undefined))?.isDirectory) {
       await cleanStorage(ctx);

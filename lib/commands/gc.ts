@@ -6,8 +6,10 @@ import type { CommandDef } from "./types.ts";
 export const gcCommand: CommandDef = {
   ...GC_META,
   async run(ctx) {
-    await using _lock = await lockDir(ctx.global.stackerDir);
+    const wait = { timeoutMs: ctx.global.lockTimeoutMs, log: ctx.log, signal: ctx.signal };
+    await using _lock = await lockDir(ctx.global.stackerDir, wait);
     const services = await openServices({
+      lockTimeoutMs: ctx.global.lockTimeoutMs,
       ociDir: ctx.global.ociDir,
       stackerDir: ctx.global.stackerDir,
       rootsDir: ctx.global.rootsDir,

@@ -11,7 +11,11 @@ export const grabCommand: CommandDef = {
       throw new BuildError("Cannot grab: expected LAYER:PATH [DEST]", { code: "build.bad-grab" });
     }
     const { layer, path } = parseGrabSpec(ctx.args[0]);
-    await using _lock = await lockDir(ctx.global.stackerDir);
+    await using _lock = await lockDir(ctx.global.stackerDir, {
+      timeoutMs: ctx.global.lockTimeoutMs,
+      log: ctx.log,
+      signal: ctx.signal,
+    });
     const services = await openServices({
       ociDir: ctx.global.ociDir,
       stackerDir: ctx.global.stackerDir,

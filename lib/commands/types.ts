@@ -32,6 +32,8 @@ export interface GlobalOptions {
   readonly quiet: boolean;
   readonly logFile?: string;
   readonly progress: boolean;
+  /** `--lock-timeout` in ms: how long to wait for another process's lock (undefined: 1 hour). */
+  readonly lockTimeoutMs?: number;
   /** Set in the re-executed child that already runs inside the user namespace. */
   readonly internalUserns: boolean;
 }

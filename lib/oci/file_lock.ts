@@ -1,79 +1,182 @@
 /**
- * Exclusive locks on dedicated lock files via flock(2) (`Deno.FsFile.lock`). The lock file is never
- * unlinked, so two processes always lock the same inode; a kill -9 releases the lock with the fd.
+ * Locks on dedicated lock files via flock(2) (`Deno.FsFile.tryLock`), exclusive or shared. A kill -9
+ * releases a lock with its fd, so a dead holder's lock is free at once: there is no stale lock file.
+ * Lock files are never unlinked while in use; whoever removes a directory holding one (`clean`)
+ * holds that lock exclusively first, and every locker checks after locking that the path still
+ * names the inode it locked (else it starts over on the new file), so a removed or replaced lock
+ * file never lets two holders in. Lock fds are close-on-exec (Deno's default): children never
+ * inherit a lock.
  */
 import { OciError } from "../util/errors.ts";
+import { dirname } from "../util/path.ts";
+import { processCmdline } from "../util/process.ts";
 
-/** Options of {@link withFileLock}. */
-export interface FileLockOptions {
-  /** Wait for the holder (true, default: bounded by `timeoutMs`) or fail at once naming it. */
-  readonly wait?: boolean;
-  /** What the lock protects, for messages ("the layout index"). */
-  readonly what: string;
-  /** Upper bound on waiting when `wait` is true (default 120 s). */
-  readonly timeoutMs?: number;
+/** Upper bound on waiting for a short-held lock (index, storage) unless told otherwise. */
+export const SHORT_LOCK_TIMEOUT_MS = 120_000;
+
+/** A process holding a lock, as /proc/locks names it. */
+export interface LockHolder {
+  readonly pid: number;
+  readonly cmdline: string;
 }
 
-/** The pid (and command line) holding a flock on `path`, read from /proc/locks, or undefined. */
-export async function lockHolder(path: string): Promise<{ pid: number; cmdline: string } | undefined> {
+/** Options of {@link acquireFileLock} and {@link withFileLock}. */
+export interface FileLockOptions {
+  /** What the lock protects, for messages ("the layout index"). */
+  readonly what: string;
+  /** Exclusive (default) or shared: shared holders exclude only exclusive ones. */
+  readonly exclusive?: boolean;
+  /** Wait for the holder (true, default: bounded by `timeoutMs`) or fail at once naming it. */
+  readonly wait?: boolean;
+  /** Upper bound on waiting when `wait` is true (default 120 s). */
+  readonly timeoutMs?: number;
+  /** Called when the lock is busy and we start waiting, and again whenever its holder changes. */
+  readonly onWait?: (holder: LockHolder | undefined, path: string) => void;
+  /** The error thrown when the lock cannot be had (default OciError `oci.locked`). */
+  readonly error?: (holder: LockHolder | undefined, path: string) => Error;
+  /** Create the lock file's directory when it is missing (default false). */
+  readonly makeDir?: boolean;
+  /**
+   * Open an existing lock file read-only and never create one (default false): for readers of a
+   * directory they may not write. A missing file throws NotFound.
+   */
+  readonly readOnly?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** A held lock; `release()` is idempotent and `await using` releases it. */
+export interface HeldLock extends AsyncDisposable {
+  readonly path: string;
+  release(): void;
+}
+
+/**
+ * The processes holding a flock on `path` (waiters excluded), read from /proc/locks by inode; a
+ * line whose device matches is preferred (btrfs reports another device in stat than in /proc/locks).
+ */
+export async function lockHolders(path: string): Promise<LockHolder[]> {
   try {
     const st = await Deno.stat(path);
     const major = Math.floor(Number(st.dev) / 256) & 0xfff; // glibc dev_t encoding for small majors
     const minor = (Number(st.dev) & 0xff) | ((Number(st.dev) >> 12) & 0xfff00);
-    const want = `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}:${st.ino}`;
-    const locks = await Deno.readTextFile("/proc/locks");
-    for (const line of locks.split("\n")) {
+    const dev = `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}`;
+    const exact: number[] = [], byIno: number[] = [];
+    for (const line of (await Deno.readTextFile("/proc/locks")).split("\n")) {
+      // "1: FLOCK  ADVISORY  WRITE 1234 08:01:123456 0 EOF"; blocked waiters carry a "->" field.
       const f = line.trim().split(/\s+/);
-      // "1: FLOCK ADVISORY WRITE <pid> <maj:min:ino> 0 EOF"; blocked waiters carry a "->" field.
-      if (f[1] !== "FLOCK" || f.includes("->")) continue;
+      if (f[1] !== "FLOCK") continue;
       const [, , , , pid, id] = f;
-      if (id?.toLowerCase() === want) {
-        const cmd = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
-        return { pid: Number(pid), cmdline: cmd.split("\0").filter(Boolean).join(" ") };
-      }
+      const parts = id?.toLowerCase().split(":") ?? [];
+      if (parts.length !== 3 || Number(parts[2]) !== st.ino) continue;
+      (`${parts[0]}:${parts[1]}` === dev ? exact : byIno).push(Number(pid));
     }
+    const pids = [...new Set(exact.length > 0 ? exact : byIno)];
+    return await Promise.all(pids.map(async (pid) => ({ pid, cmdline: await processCmdline(pid) })));
   } catch {
-    // best effort: the caller still reports the contention
+    return []; // best effort: the caller still reports the contention
   }
-  return undefined;
+}
+
+/** The first process holding a flock on `path`, or undefined. */
+export async function lockHolder(path: string): Promise<LockHolder | undefined> {
+  return (await lockHolders(path))[0];
+}
+
+/** "pid N (cmdline)" or "another process", for messages. */
+export function describeHolder(holder: LockHolder | undefined): string {
+  if (!holder) return "another process";
+  return `pid ${holder.pid}${holder.cmdline ? ` (${holder.cmdline})` : ""}`;
 }
 
 /**
- * Runs `fn` while holding an exclusive flock on `lockPath` (created 0o644 if missing, never
- * removed). With `wait: false` it throws OciError `oci.locked` naming the holder's pid at once;
- * with `wait` it polls until `timeoutMs`, then throws the same. The lock is released when `fn`
- * settles, also on error. The fd is opened close-on-exec (Deno's default), so children never inherit it.
+ * Takes a flock on `lockPath` (created 0o644 if missing; an existing file we may not write, e.g.
+ * one root left, is locked through a read-only fd). With `wait: false` it throws at once naming
+ * the holder; with `wait` it polls until `timeoutMs`, calling `onWait` as it starts waiting.
  */
+export async function acquireFileLock(lockPath: string, opts: FileLockOptions): Promise<HeldLock> {
+  const exclusive = opts.exclusive ?? true;
+  const deadline = Date.now() + (opts.timeoutMs ?? SHORT_LOCK_TIMEOUT_MS);
+  let delay = 2;
+  let reported: number | null | undefined = undefined; // pid last passed to onWait (null: unknown)
+  for (;;) {
+    if (opts.makeDir) await Deno.mkdir(dirname(lockPath), { recursive: true });
+    const file = await openLockFile(lockPath, opts.readOnly ?? false);
+    let locked = false;
+    try {
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        if (await file.tryLock(exclusive)) break;
+        const holder = await lockHolder(lockPath);
+        if (opts.wait === false || Date.now() >= deadline) {
+          throw opts.error?.(holder, lockPath) ?? new OciError(
+            `Cannot lock ${opts.what}: "${lockPath}" is locked by ${describeHolder(holder)}`,
+            { code: "oci.locked", context: { path: lockPath, pid: holder?.pid } },
+          );
+        }
+        if ((holder?.pid ?? null) !== reported) {
+          reported = holder?.pid ?? null;
+          opts.onWait?.(holder, lockPath);
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 200);
+      }
+      locked = await sameInode(file, lockPath);
+    } finally {
+      if (!locked) file.close(); // closing the fd drops the flock
+    }
+    if (locked) return heldLock(lockPath, file);
+    // The file was removed (clean) or replaced while we waited: lock whatever the path names now.
+  }
+}
+
+/** Runs `fn` while holding a lock on `lockPath` (see {@link acquireFileLock}); released when `fn` settles. */
 export async function withFileLock<T>(
   lockPath: string,
   fn: () => Promise<T>,
   opts: FileLockOptions,
 ): Promise<T> {
-  const file = await Deno.open(lockPath, { read: true, write: true, create: true, mode: 0o644 });
+  await using _held = await acquireFileLock(lockPath, opts);
+  return await fn();
+}
+
+function heldLock(path: string, file: Deno.FsFile): HeldLock {
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    file.close();
+  };
+  return { path, release, [Symbol.asyncDispose]: () => Promise.resolve(release()) };
+}
+
+async function openLockFile(path: string, readOnly: boolean): Promise<Deno.FsFile> {
   try {
-    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-    let delay = 5;
-    for (;;) {
-      if (await tryLock(file)) break;
-      if (opts.wait === false || Date.now() >= deadline) {
-        const holder = await lockHolder(lockPath);
-        throw new OciError(
-          `Cannot lock ${opts.what}: "${lockPath}" is locked by ${
-            holder ? `pid ${holder.pid} (${holder.cmdline})` : "another process"
-          }`,
-          { code: "oci.locked", context: { path: lockPath, pid: holder?.pid } },
-        );
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 100);
+    // A planted symlink must not make us create or lock a file elsewhere.
+    if ((await Deno.lstat(path)).isSymlink) {
+      throw new OciError(`Cannot lock "${path}": it is a symbolic link`, {
+        code: "oci.lock-symlink",
+        context: { path },
+      });
     }
-    return await fn();
-  } finally {
-    file.close(); // closing the fd drops the flock
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (readOnly) return await Deno.open(path, { read: true });
+  try {
+    return await Deno.open(path, { read: true, write: true, create: true, mode: 0o644 });
+  } catch (err) {
+    // flock needs no write access: a lock file another user owns still serves through a read-only fd.
+    if (err instanceof Deno.errors.PermissionDenied) return await Deno.open(path, { read: true });
+    throw err;
   }
 }
 
-async function tryLock(file: Deno.FsFile): Promise<boolean> {
-  // FsFile.lock blocks in a worker thread with no timeout; a non-blocking try keeps us bounded.
-  return await file.tryLock(true);
+async function sameInode(file: Deno.FsFile, path: string): Promise<boolean> {
+  try {
+    const [a, b] = [await file.stat(), await Deno.lstat(path)];
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }

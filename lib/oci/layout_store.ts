@@ -4,10 +4,16 @@
  */
 import type { Descriptor, Digest } from "./types.ts";
 
-/** What `gc` did. */
+/** What `gc` did; `skipped` names a holder when the layout was in use and gc did not wait. */
 export interface GcResult {
   readonly removed: number;
   readonly bytes: number;
+  readonly skipped?: string;
+}
+
+/** A hold on a layout (`LayoutStore.hold`); `release()` is idempotent, `await using` releases it. */
+export interface LayoutHold extends AsyncDisposable {
+  release(): void;
 }
 
 /**
@@ -38,6 +44,17 @@ export interface LayoutStore {
   tag(name: string, desc: Descriptor): Promise<void>;
   /** Removes tag `name` (no-op when absent). */
   untag(name: string): Promise<void>;
-  /** Removes every blob no tag and no `extraRoots` manifest reaches. */
-  gc(extraRoots?: readonly Descriptor[]): Promise<GcResult>;
+  /**
+   * Holds the layout shared until released, so no gc (of any process) removes what this process
+   * stored and has not tagged yet. `bestEffort`: a reader that goes on without a lock it cannot have.
+   */
+  hold(opts?: { readonly bestEffort?: boolean }): Promise<LayoutHold>;
+  /** Registers `manifests` as gc roots of `owner` (replacing its set) while the path `whilePath` exists. */
+  setRoots(owner: string, whilePath: string, manifests: readonly Descriptor[]): Promise<void>;
+  /**
+   * Removes every blob no tag, no `extraRoots` manifest and no registered root set reaches, and
+   * orphaned temp files, holding the layout exclusively: waits for every other holder, or with
+   * `wait: false` returns at once with `skipped`.
+   */
+  gc(extraRoots?: readonly Descriptor[], opts?: { readonly wait?: boolean }): Promise<GcResult>;
 }

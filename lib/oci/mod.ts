@@ -4,8 +4,8 @@ export { MediaType, REF_NAME_ANNOTATION } from "./types.ts";
 export { DigestStream, fileDigest, parseDigest, readBounded, sha256Digest } from "./digest.ts";
 export type { DigestResult, DigestStreamOptions } from "./digest.ts";
 export { atomicWriteFile, syncDir } from "./atomic_write.ts";
-export { lockHolder, withFileLock } from "./file_lock.ts";
-export type { FileLockOptions } from "./file_lock.ts";
+export { acquireFileLock, describeHolder, lockHolder, lockHolders, withFileLock } from "./file_lock.ts";
+export type { FileLockOptions, HeldLock, LockHolder } from "./file_lock.ts";
 export {
   isIndexMediaType,
   isManifestMediaType,
@@ -17,5 +17,6 @@ export {
   selectPlatform,
 } from "./manifest.ts";
 export { OciLayout } from "./oci_layout.ts";
-export type { OpenLayoutOptions, StoredImage } from "./oci_layout.ts";
-export type { GcResult, LayoutStore } from "./layout_store.ts";
+export { LayoutLock } from "./layout_lock.ts";
+export type { HoldOptions, LayoutLockOptions, OpenLayoutOptions, StoredImage } from "./oci_layout.ts";
+export type { GcResult, LayoutHold, LayoutStore } from "./layout_store.ts";

@@ -3,6 +3,10 @@
  * their digest only after their bytes were verified and fsynced; `index.json` is replaced
  * atomically under an flock on `<dir>/.stacker-index.lock` (never unlinked), so concurrent taggers
  * never lose a tag and a kill -9 at any moment leaves a valid layout.
+ *
+ * Many processes may share one layout: writers hold `<dir>/.stacker-layout.lock` shared (`hold()`,
+ * and every write holds it for its own duration), `gc` holds it exclusively, so gc never deletes a
+ * blob a writer stored and has not tagged yet (`layout_gc.ts` has the rules).
  */
 import { fileChunks } from "../util/file_stream.ts";
 import { join } from "../util/path.ts";
@@ -10,8 +14,9 @@ import { OciError } from "../util/errors.ts";
 import { atomicWriteFile, storageError, syncDir, writeCoalesced } from "./atomic_write.ts";
 import { DigestStream, parseDigest, readBounded, sha256Digest } from "./digest.ts";
 import { withFileLock } from "./file_lock.ts";
+import { type HoldOptions, type LayoutHold, LayoutLock, type LayoutLockOptions } from "./layout_lock.ts";
+import { collectLayout, tempBlobName, TMP_DIR, writeRoots } from "./layout_gc.ts";
 import {
-  isIndexMediaType,
   MAX_JSON_BYTES,
   parseDescriptor,
   parseImageConfig,
@@ -23,10 +28,11 @@ import type { Descriptor, Digest, ImageConfig, Index, Manifest } from "./types.t
 import { MediaType, REF_NAME_ANNOTATION } from "./types.ts";
 
 const LOCK_NAME = ".stacker-index.lock";
-const TMP_DIR = ".stacker-tmp";
+
+export type { HoldOptions, LayoutHold, LayoutLockOptions } from "./layout_lock.ts";
 
 /** Options of {@link OciLayout.open}. */
-export interface OpenLayoutOptions {
+export interface OpenLayoutOptions extends LayoutLockOptions {
   /** Create the layout (and its directory) when it does not exist (default false). */
   readonly create?: boolean;
 }
@@ -41,8 +47,11 @@ export interface StoredImage {
 /** An OCI image layout directory. One instance per directory and process is enough; it holds no open files. */
 export class OciLayout implements LayoutStore {
   readonly dir: string;
-  private constructor(dir: string) {
+  readonly #lock: LayoutLock;
+
+  private constructor(dir: string, lockOpts: LayoutLockOptions) {
     this.dir = dir;
+    this.#lock = new LayoutLock(dir, lockOpts);
   }
 
   /**
@@ -51,7 +60,7 @@ export class OciLayout implements LayoutStore {
    * safe against concurrent creators.
    */
   static async open(dir: string, opts: OpenLayoutOptions = {}): Promise<OciLayout> {
-    const layout = new OciLayout(dir);
+    const layout = new OciLayout(dir, opts);
     const marker = join(dir, "oci-layout");
     let exists = true;
     try {
@@ -108,6 +117,7 @@ export class OciLayout implements LayoutStore {
     stream: ReadableStream<Uint8Array>,
     expected?: { digest: Digest; size: number },
   ): Promise<{ digest: Digest; size: number }> {
+    await using _held = await this.hold();
     if (expected) {
       parseDigest(expected.digest);
       if (await this.hasBlob(expected.digest)) {
@@ -117,7 +127,7 @@ export class OciLayout implements LayoutStore {
     }
     const tmpDir = join(this.dir, TMP_DIR);
     await Deno.mkdir(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `blob-${Deno.pid}-${crypto.randomUUID()}`);
+    const tmp = join(tmpDir, tempBlobName());
     const verify = new DigestStream({ digest: expected?.digest, size: expected?.size });
     const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
     let closed = false;
@@ -241,6 +251,7 @@ export class OciLayout implements LayoutStore {
       throw new OciError(`Cannot tag "${name}": empty or control characters`, { code: "oci.bad-tag" });
     }
     parseDescriptor(desc);
+    await using _held = await this.hold();
     if (!(await this.hasBlob(desc.digest))) {
       throw new OciError(`Cannot tag "${name}": blob "${desc.digest}" is not in the layout`, {
         code: "oci.missing-blob",
@@ -255,6 +266,7 @@ export class OciLayout implements LayoutStore {
 
   /** Removes tag `name` (no-op when absent), atomically under the index lock. */
   async untag(name: string): Promise<void> {
+    await using _held = await this.hold();
     await this.#updateIndex((manifests) =>
       manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== name)
     );
@@ -320,43 +332,43 @@ export class OciLayout implements LayoutStore {
   }
 
   /**
-   * Removes every blob that no tag and no `extraRoots` entry reaches (through indexes, manifests,
-   * configs and layers), and leftover temp files. Runs under the index lock; callers make sure no
-   * other process is between `putBlob` and `tag` (the build holds the stacker-dir lock).
+   * Holds the layout shared until released: a `gc` (of any process) waits meanwhile, so blobs this
+   * process stored and has not tagged yet stay. Builds and publishes hold it from their first blob
+   * to their last tag; each write holds it for its own duration anyway. See `LayoutLock.hold`.
    */
-  async gc(extraRoots: readonly Descriptor[] = []): Promise<GcResult> {
-    return await withFileLock(join(this.dir, LOCK_NAME), async () => {
-      const live = new Set<string>();
-      const queue: Descriptor[] = [...(await this.readIndex()).manifests, ...extraRoots];
-      while (queue.length > 0) {
-        const d = queue.pop()!;
-        if (live.has(d.digest)) continue;
-        live.add(d.digest);
-        if (!(await this.hasBlob(d.digest))) continue;
-        if (
-          isIndexMediaType(d.mediaType) || d.mediaType === MediaType.ociManifest ||
-          d.mediaType === MediaType.dockerManifest
-        ) {
-          const bytes = await readBounded(await this.openBlob(d), MAX_JSON_BYTES, `manifest "${d.digest}"`);
-          const parsed = parseManifestOrIndex(bytes, d.mediaType);
-          if (parsed.kind === "index") queue.push(...parsed.index.manifests);
-          else queue.push(parsed.manifest.config, ...parsed.manifest.layers);
-        }
-      }
-      let removed = 0, bytes = 0;
-      for await (const alg of Deno.readDir(join(this.dir, "blobs"))) {
-        if (!alg.isDirectory) continue;
-        for await (const e of Deno.readDir(join(this.dir, "blobs", alg.name))) {
-          if (live.has(`${alg.name}:${e.name}`)) continue;
-          const p = join(this.dir, "blobs", alg.name, e.name);
-          bytes += (await Deno.lstat(p)).size;
-          await Deno.remove(p, { recursive: true });
-          removed++;
-        }
-      }
-      await Deno.remove(join(this.dir, TMP_DIR), { recursive: true }).catch(() => {});
-      return { removed, bytes };
-    }, { what: `the index of "${this.dir}"` });
+  async hold(opts: HoldOptions = {}): Promise<LayoutHold> {
+    return await this.#lock.hold(opts);
+  }
+
+  /**
+   * Registers `manifests` as gc roots of `owner` (replacing its earlier set) for as long as the
+   * path `whilePath` exists: a build cache's untagged manifests outlive other processes' gc.
+   */
+  async setRoots(owner: string, whilePath: string, manifests: readonly Descriptor[]): Promise<void> {
+    await using _held = await this.hold();
+    await writeRoots(this.dir, owner, whilePath, manifests);
+  }
+
+  /**
+   * Removes every blob that no tag, no `extraRoots` entry and no registered root set reaches
+   * (through indexes, manifests, configs and layers), and temp files whose owner is gone. Holds the
+   * layout exclusively: it waits for every writer (bounded by the lock timeout), or with
+   * `wait: false` returns at once with `skipped` naming a holder. Throws OciError `oci.busy` when
+   * this instance itself holds the layout.
+   */
+  async gc(
+    extraRoots: readonly Descriptor[] = [],
+    opts: LayoutLockOptions & { readonly wait?: boolean } = {},
+  ): Promise<GcResult> {
+    const lock = opts.wait === false ? await this.#lock.tryExclusive() : await this.#lock.exclusive(opts);
+    if ("busy" in lock) return { removed: 0, bytes: 0, skipped: lock.busy };
+    try {
+      return await withFileLock(join(this.dir, LOCK_NAME), () => collectLayout(this, extraRoots), {
+        what: `the index of "${this.dir}"`,
+      });
+    } finally {
+      lock.release();
+    }
   }
 }
 

@@ -16,6 +16,9 @@ import { RuntimeError, StackerError } from "../util/errors.ts";
 import { inInitialUserns, moveToCgroups, ownCgroupProcsFiles, removeContainerCgroups } from "./_cgroups.ts";
 import { containerConfig, IDLE_ARGV, stackerMountPoints, validateRunSpec } from "./container_config.ts";
 import type { RunSpec } from "./types.ts";
+import { processStartTime } from "../util/process.ts";
+
+export { processStartTime };
 
 /** What the main process writes for the helper. */
 export interface HelperRequest {
@@ -30,17 +33,6 @@ export interface HelperRequest {
 export interface WatchedProcess {
   readonly pid: number;
   readonly start: string;
-}
-
-/** The start time (clock ticks since boot) of `pid`, or undefined when it is gone. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    // Sync on purpose: a tiny procfs read in a timer that must not pile up.
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** What the helper reports back (the exit code alone cannot tell 130 from SIGINT). */

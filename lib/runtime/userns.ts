@@ -253,22 +253,21 @@ function signalNumber(sig: Deno.Signal): number {
 /**
  * Refuses a stacker dir that another uid used before (spec §2.1): when `<stackerDir>/build.cache`
  * exists and is owned by someone other than `uid`, throws StackerError "previous run of stacker
- * found with uid N". Call it before re-executing, with the real uid.
+ * found with uid N". Only the cache file counts, as in stacker: a `.lock` another user left (root's
+ * `touch`, a root `grab`) does not block a user who owns the rest; the lock is taken through a
+ * read-only fd then. Call it before re-executing, with the real uid.
  */
 export async function checkStackerDirOwner(stackerDir: string, uid: number): Promise<void> {
-  for (const marker of ["build.cache", ".lock"]) {
-    let st: Deno.FileInfo;
-    try {
-      st = await Deno.lstat(`${stackerDir}/${marker}`);
-    } catch {
-      continue;
-    }
-    if (st.uid !== null && st.uid !== uid) {
-      throw new StackerError(
-        `previous run of stacker found with uid ${st.uid}: "${stackerDir}" was used by another user (remove it or use another --stacker-dir)`,
-        { code: "userns.owner-mismatch", context: { stackerDir, owner: st.uid, uid } },
-      );
-    }
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(`${stackerDir}/build.cache`);
+  } catch {
     return;
+  }
+  if (st.uid !== null && st.uid !== uid) {
+    throw new StackerError(
+      `previous run of stacker found with uid ${st.uid}: "${stackerDir}" was used by another user (remove it or use another --stacker-dir)`,
+      { code: "userns.owner-mismatch", context: { stackerDir, owner: st.uid, uid } },
+    );
   }
 }

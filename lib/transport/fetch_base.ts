@@ -210,6 +210,8 @@ export async function withSource<T>(
     }
     case "oci": {
       const layout = await OciLayout.open(resolve(ref.dir));
+      // a gc of that layout (another stacker writing into it) waits until the copy is done
+      await using _held = await layout.hold({ bestEffort: true });
       return await fn(layoutSource(layout, ref.tag));
     }
     case "skopeo": {

@@ -130,6 +130,9 @@ export async function publish(opts: PublishOptions): Promise<Published[]> {
     return out;
   }
   let client: RegistryClient | undefined;
+  // Held while copying: a gc of either layout (another process) waits, so nothing read or
+  // stored but not tagged yet goes away under us.
+  const holds = [await opts.layout.hold({ bestEffort: true })];
   try {
     let dstFor: (repoOrDir: string) => Promise<ImageDestination>;
     if (opts.url.startsWith("docker://")) {
@@ -147,7 +150,11 @@ export async function publish(opts: PublishOptions): Promise<Published[]> {
       const c = client;
       dstFor = (repo) => Promise.resolve(registryDestination(c, repo));
     } else {
-      dstFor = async (dir) => layoutDestination(await OciLayout.open(resolve(dir), { create: true }));
+      dstFor = async (dir) => {
+        const layout = await OciLayout.open(resolve(dir), { create: true });
+        holds.push(await layout.hold());
+        return layoutDestination(layout);
+      };
     }
     for (const p of plan) {
       const src = layoutSource(opts.layout, p.source);
@@ -167,6 +174,7 @@ export async function publish(opts: PublishOptions): Promise<Published[]> {
     }
   } finally {
     client?.close();
+    for (const h of holds) h.release();
   }
   return out;
 }

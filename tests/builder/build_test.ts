@@ -536,7 +536,7 @@ Deno.test({
   },
 });
 
-Deno.test("buildLayers() fails fast when another process holds the roots dir lock (`couldn't acquire lock on …`)", async () => {
+Deno.test("buildLayers() with lockTimeoutMs 0 fails fast when another process holds the roots dir lock (`couldn't acquire lock on …`)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "build-test-lock-" });
   await Deno.mkdir(`${dir}/roots`);
   // as stacker's env.bats does: `flock` on roots/.lock from a shell, then a build
@@ -553,6 +553,7 @@ Deno.test("buildLayers() fails fast when another process holds the roots dir loc
       stackerDir: `${dir}/stacker`,
       rootsDir: `${dir}/roots`,
       log: silentLogger,
+      lockTimeoutMs: 0,
     }).then(() => undefined, (e) => e);
     assert.ok(err instanceof BuildError, String(err));
     assert.equal(err.code, "build.locked");

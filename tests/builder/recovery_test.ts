@@ -8,13 +8,21 @@ import { busyboxLayout } from "../../scripts/fixtures/mod.ts";
 import type { LayerDefinition } from "../../lib/builder/types.ts";
 import { lockDir } from "../../lib/builder/lock.ts";
 import { OciLayout } from "../../lib/oci/mod.ts";
+import { watchOutput } from "../_helpers/output_watch.ts";
 
 const helper = new URL("./_helpers/run_build.ts", import.meta.url).pathname;
 
-function spawnBuild(dir: string, defs: LayerDefinition[]) {
+function spawnBuild(dir: string, defs: LayerDefinition[], lockTimeoutMs?: number) {
   // setsid: the build and everything it starts share one process group the test can kill at once.
   return new Deno.Command("setsid", {
-    args: [Deno.execPath(), "run", "-A", "--cached-only", helper, JSON.stringify({ dir, defs, env: {} })],
+    args: [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--cached-only",
+      helper,
+      JSON.stringify({ dir, defs, env: {}, lockTimeoutMs }),
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -73,13 +81,36 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a second build on a locked stacker dir fails fast naming the holder",
+  name: "a second build on a locked stacker dir waits, naming the holder, and builds once it is free",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "locked-" });
+    try {
+      const held = await lockDir(`${dir}/stacker`);
+      const child = spawnBuild(dir, [{ name: "x", from: { type: "scratch" } }]);
+      const err = watchOutput(child.stderr);
+      const out = watchOutput(child.stdout);
+      await err.waitFor(
+        new RegExp(`waiting for lock held by pid ${Deno.pid} \\(.*\\) on ${dir}/stacker/\\.lock`),
+      );
+      held.release();
+      const st = await child.status;
+      assert.equal(st.success, true, await err.done);
+      assert.deepEqual(JSON.parse(await out.done), [["x", false]]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "with lockTimeoutMs 0 a second build on a locked stacker dir fails at once naming the holder",
   ignore: Deno.uid() !== 0,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "locked-" });
     try {
       await using _held = await lockDir(`${dir}/stacker`);
-      const r = await spawnBuild(dir, [{ name: "x", from: { type: "scratch" } }]).output();
+      const r = await spawnBuild(dir, [{ name: "x", from: { type: "scratch" } }], 0).output();
       assert.equal(r.success, false);
       assert.match(
         new TextDecoder().decode(r.stderr),

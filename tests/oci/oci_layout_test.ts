@@ -205,7 +205,7 @@ Deno.test("OciLayout reads the fixture layouts (docker and oci media types)", as
 function worker(dir: string, prefix: string, count: number): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("./_tag_worker.ts", import.meta.url).pathname, dir, prefix, String(count)],
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
 }
@@ -216,7 +216,7 @@ Deno.test("16 processes tagging one layout at once keep all 16 tags", async () =
   await Deno.writeTextFile(join(l.dir, "desc.json"), JSON.stringify(m));
   const children = await Promise.all(Array.from({ length: 16 }, (_, i) => worker(l.dir, `w${i}`, 1)));
   for (const c of children) {
-    const out = await c.output();
+    const out = await c.output(); // drains stdout too
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   }
   const names = (await l.layout.tags()).map((t) => t.name).sort();
@@ -230,9 +230,14 @@ Deno.test("kill -9 during tag updates leaves a valid index.json that keeps earli
   await Deno.writeTextFile(join(l.dir, "desc.json"), JSON.stringify(m));
   for (let round = 0; round < 5; round++) {
     const c = await worker(l.dir, `r${round}`, 0);
-    await new Promise((r) => setTimeout(r, 400 + round * 37));
+    // once it has tagged (however slow its start), kill it at some moment among its updates
+    const reader = c.stdout.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value).trim(), "tagged");
+    await new Promise((r) => setTimeout(r, 20 + round * 37));
     c.kill("SIGKILL");
     await c.status;
+    reader.releaseLock();
+    await c.stdout.cancel();
     await c.stderr.cancel();
     const layout = await OciLayout.open(l.dir); // throws on a torn index.json
     assert.equal((await layout.resolve("precious"))?.digest, m.digest);

@@ -98,6 +98,10 @@ Deno.test("checkStackerDirOwner() refuses a stacker dir another uid used", async
   const dir = await Deno.makeTempDir();
   try {
     await checkStackerDirOwner(dir, 0);
+    // another user's lock file alone is no previous run (stacker looks at the cache file only)
+    await Deno.writeTextFile(`${dir}/.lock`, "");
+    await Deno.chown(`${dir}/.lock`, 4321, 4321);
+    await checkStackerDirOwner(dir, 0);
     await Deno.writeTextFile(`${dir}/build.cache`, "{}");
     await Deno.chown(`${dir}/build.cache`, 1234, 1234);
     await checkStackerDirOwner(dir, 1234);

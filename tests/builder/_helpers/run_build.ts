@@ -8,10 +8,11 @@ import type { LayerDefinition } from "../../../lib/builder/types.ts";
 import { Logger } from "../../../lib/util/log.ts";
 import { countingServices } from "./counting_services.ts";
 
-const { dir, defs, env } = JSON.parse(Deno.args[0]) as {
+const { dir, defs, env, lockTimeoutMs } = JSON.parse(Deno.args[0]) as {
   dir: string;
   defs: LayerDefinition[];
   env: Record<string, string>;
+  lockTimeoutMs?: number;
 };
 const services = await countingServices({
   ociDir: `${dir}/oci`,
@@ -26,6 +27,7 @@ const result = await buildLayers(
     rootsDir: `${dir}/roots`,
     env,
     services,
+    lockTimeoutMs,
     log: new Logger({ level: "info" }),
   },
 );
