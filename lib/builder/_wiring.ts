@@ -3,6 +3,7 @@
  * runtime). Kept in one file so the pipeline never imports a sibling's internals.
  */
 import { NotImplementedError } from "../util/errors.ts";
+import { redactSecrets } from "../util/secrets.ts";
 import type { Logger } from "../util/log.ts";
 import type { Progress } from "../util/progress.ts";
 import type { PlannedLayer } from "./layer_context.ts";
@@ -53,7 +54,8 @@ export async function loadPlan(opts: LoadPlanOptions): Promise<PlannedLayer[]> {
     out.push({
       def: l,
       file: l.file,
-      stackerYaml: file?.text ?? "",
+      // A --substitute-secret value shows as its ${{KEY}} again: the annotation never holds it.
+      stackerYaml: redactSecrets(file?.text ?? ""),
       gitVersion: versions.get(l.file),
     });
   }

@@ -8,6 +8,7 @@
 import type { Logger } from "../util/log.ts";
 import { type Descriptor, type ImageConfig, type Manifest, MediaType } from "../oci/types.ts";
 import { BuildError } from "../util/errors.ts";
+import { mapSecretsIn } from "../util/secrets.ts";
 import { buildAnnotations } from "./annotations.ts";
 import { deriveImageConfig, type NewLayer } from "./image_config.ts";
 import { LayerConverter, type SourceLayer, type StoredLayer } from "./layer_conversion.ts";
@@ -67,6 +68,7 @@ export async function writeLayerImages(
       author: ctx.author,
       generatedLabels: opts.generatedLabels,
     });
+    refuseSecrets(def.name, "image config", config);
     const configDesc = await svc.output.putJson(config, MediaType.ociConfig);
     const manifest: Manifest = {
       schemaVersion: 2,
@@ -82,6 +84,7 @@ export async function writeLayerImages(
         gitVersion: opts.planned.gitVersion,
       }),
     };
+    refuseSecrets(def.name, "manifest annotations", manifest.annotations);
     const manifestDesc = await svc.output.putJson(manifest, MediaType.ociManifest);
     const plainDesc: Descriptor = {
       mediaType: manifestDesc.mediaType,
@@ -142,4 +145,21 @@ function layersOf(s: StartImage, output: BuildServices["output"]): SourceLayer[]
     });
   }
   return m.layers.map((desc, i) => ({ desc, diffId: diffIds[i], source: s.source ?? output }));
+}
+
+/**
+ * Throws BuildError `build.secret-in-image` when a secret (a `--substitute-secret` value, a
+ * password) would be written into the image: an `environment:`, label or annotation that uses one.
+ */
+function refuseSecrets(layer: string, where: string, value: unknown): void {
+  let shown: string | undefined;
+  mapSecretsIn(value, (v, shownAs) => {
+    shown ??= shownAs;
+    return v;
+  });
+  if (shown === undefined) return;
+  throw new BuildError(
+    `Cannot write the ${where} of "${layer}": it would hold the secret ${shown} (use secrets in run and build_env only)`,
+    { code: "build.secret-in-image", context: { layer, secret: shown } },
+  );
 }

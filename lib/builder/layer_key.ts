@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { BuildError } from "../util/errors.ts";
+import { mapSecretsIn } from "../util/secrets.ts";
 import type { Descriptor, ImageConfig, Manifest } from "../oci/types.ts";
 import type { CacheKey, CacheLookup, ImportKey } from "./build_cache.ts";
 import { hostArchitecture, hostOs } from "./image_config.ts";
@@ -48,6 +49,11 @@ export function definitionKey(def: LayerDefinition): string {
 
 function sha256Hex(s: string): string {
   return createHash("sha256").update(s).digest("hex");
+}
+
+/** How a secret stands in a cache key: named and digested (`<secret ${{KEY}} sha256:…>`). */
+function secretDigest(value: string, shownAs: string): string {
+  return `<secret ${shownAs} sha256:${sha256Hex(`stacker-secret\0${shownAs}\0${value}`)}>`;
 }
 
 /** sha256 of the run environment, sorted by name. */
@@ -104,7 +110,8 @@ export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext):
   const overlayDirs: OverlayDirSpec[] = [...(def.overlayDirs ?? [])];
   const overlay = await overlayKeysOf(def.name, overlayDirs);
   const runEnv = svc.buildEnvironment(def, ctx.hostEnv);
-  const key: CacheKey = {
+  // Stored in the cache file: a secret counts by its digest, never by its value.
+  const key: CacheKey = mapSecretsIn<CacheKey>({
     definition: definitionKey(def),
     base: baseKey,
     sourceDateEpoch: ctx.sourceDateEpoch ?? null,
@@ -115,7 +122,7 @@ export async function layerKeyOf(planned: PlannedLayer, ctx: BuildLayerContext):
     layerTypes: [...types].sort(),
     ...(types.some(isFsLayerType) ? { verity: ctx.verity ?? false } : {}),
     hasBinds: (def.binds ?? []).length > 0,
-  };
+  }, secretDigest);
   return { key, imported, base, starts, overlayDirs, runEnv };
 }
 

@@ -27,6 +27,12 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
 export const SUBSTITUTE_FLAGS: readonly FlagSpec[] = [
   { name: "substitute", type: "strings", help: "KEY=VALUE for ${{KEY}} in the stacker file (repeatable)" },
   { name: "substitute-file", type: "string", help: "YAML file of KEY: value substitutions" },
+  {
+    name: "substitute-secret",
+    type: "strings",
+    help:
+      "KEY=VALUE, or KEY to take the value from $KEY: a substitution kept out of logs, the stacker_yaml annotation, the cache file and the image (repeatable)",
+  },
 ];
 
 export const BUILD_FLAGS: readonly FlagSpec[] = [

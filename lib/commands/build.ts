@@ -4,6 +4,7 @@ import { orderOnly } from "../stackerfile/mod.ts";
 import { BuildError } from "../util/errors.ts";
 import { makeProgress } from "../util/progress.ts";
 import { BUILD_META } from "./_meta.ts";
+import { secretSubstitutions } from "./_secret_args.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
 
 /** `--shell-fail` and `--on-run-failure` as one value; both with different commands is an error. */
@@ -30,7 +31,10 @@ export function buildOptionsOf(ctx: CommandContext, stackerFiles: readonly strin
     stackerDir: ctx.global.stackerDir,
     rootsDir: ctx.global.rootsDir,
     storageType: ctx.global.storageType,
-    substitute: (f.substitute as readonly string[] | undefined) ?? [],
+    substitute: [
+      ...secretSubstitutions(f, ctx.env),
+      ...(((f.substitute) as readonly string[] | undefined) ?? []),
+    ],
     substituteFile: f["substitute-file"] as string | undefined,
     noCache: Boolean(f["no-cache"]),
     requireHash: Boolean(f["require-hash"]),
@@ -55,7 +59,10 @@ export const buildCommand: CommandDef = {
     const stackerFile = (f["stacker-file"] as string | undefined) ?? "stacker.yaml";
     if (f["order-only"]) {
       const lines = await orderOnly([stackerFile], {
-        substitute: (f.substitute as readonly string[] | undefined) ?? [],
+        substitute: [
+          ...secretSubstitutions(f, ctx.env),
+          ...(((f.substitute) as readonly string[] | undefined) ?? []),
+        ],
         substituteFile: f["substitute-file"] as string | undefined,
         requireHash: Boolean(f["require-hash"]),
         dirs: { ociDir: ctx.global.ociDir, stackerDir: ctx.global.stackerDir, rootsDir: ctx.global.rootsDir },

@@ -10,6 +10,7 @@ import { type LayerSpec, loadStackerFiles } from "../stackerfile/mod.ts";
 import { openStorage, recordedStorageType } from "../storage/mod.ts";
 import { StackerError } from "../util/errors.ts";
 import { CHROOT_META } from "./_meta.ts";
+import { secretSubstitutions } from "./_secret_args.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
 
 async function exists(p: string): Promise<boolean> {
@@ -26,7 +27,10 @@ async function layerOf(ctx: CommandContext, name: string | undefined): Promise<L
   const file = (ctx.flags["stacker-file"] as string | undefined) ?? "stacker.yaml";
   if (!/^https?:\/\//.test(file) && !(await exists(file))) return undefined;
   const plan = await loadStackerFiles([file], {
-    substitute: (ctx.flags.substitute as readonly string[] | undefined) ?? [],
+    substitute: [
+      ...secretSubstitutions(ctx.flags, ctx.env),
+      ...(((ctx.flags.substitute) as readonly string[] | undefined) ?? []),
+    ],
     substituteFile: ctx.flags["substitute-file"] as string | undefined,
     requireHash: false,
     dirs: { ociDir: ctx.global.ociDir, stackerDir: ctx.global.stackerDir, rootsDir: ctx.global.rootsDir },

@@ -11,6 +11,7 @@ import { publish } from "../transport/mod.ts";
 import { BuildError } from "../util/errors.ts";
 import { makeProgress } from "../util/progress.ts";
 import { PUBLISH_META } from "./_meta.ts";
+import { secretSubstitutions } from "./_secret_args.ts";
 import type { CommandDef } from "./types.ts";
 
 /**
@@ -58,7 +59,10 @@ export const publishCommand: CommandDef = {
     const shown = new Map(found.map((x) => [x.abs, x.shown]));
     const plan = await loadPlan({
       files,
-      substitute: (f.substitute as readonly string[] | undefined) ?? [],
+      substitute: [
+        ...secretSubstitutions(f, ctx.env),
+        ...(((f.substitute) as readonly string[] | undefined) ?? []),
+      ],
       substituteFile: f["substitute-file"] as string | undefined,
       requireHash: false,
       dirs: { ociDir: ctx.global.ociDir, stackerDir: ctx.global.stackerDir, rootsDir: ctx.global.rootsDir },

@@ -13,6 +13,7 @@ import {
 import { buildOrderLines } from "../stackerfile/mod.ts";
 import { NotImplementedError, StackerfileError } from "../util/errors.ts";
 import { RECURSIVE_BUILD_META } from "./_meta.ts";
+import { secretSubstitutions } from "./_secret_args.ts";
 import { build } from "../builder/mod.ts";
 import { buildOptionsOf } from "./build.ts";
 import type { CommandContext, CommandDef } from "./types.ts";
@@ -34,7 +35,10 @@ export async function recursivePlan(ctx: CommandContext): Promise<BuildPlan> {
     });
   }
   return await loadStackerFiles(files, {
-    substitute: (f.substitute as readonly string[] | undefined) ?? [],
+    substitute: [
+      ...secretSubstitutions(f, ctx.env),
+      ...(((f.substitute) as readonly string[] | undefined) ?? []),
+    ],
     substituteFile: f["substitute-file"] as string | undefined,
     requireHash: Boolean(f["require-hash"]),
     dirs: {

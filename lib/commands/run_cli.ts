@@ -7,6 +7,8 @@
  */
 import { causeChain, errorLine, StackerError } from "../util/errors.ts";
 import { Logger, type LogLevel } from "../util/log.ts";
+import { redactSecrets } from "../util/secrets.ts";
+import { registerFlagSecrets, restoreSecretArgs, SECRET_ARGS_ENV, splitSecretArgs } from "./_secret_args.ts";
 import { STACKER_VERSION } from "../util/version.ts";
 import { parseArgs, withDefaults } from "./_args.ts";
 import { GLOBAL_FLAGS } from "./_flags.ts";
@@ -65,10 +67,15 @@ function makeLogger(level: LogLevel, io: CliIo, logFile: string | undefined, tim
 }
 
 /** Runs the CLI on `argv` (without the program name); returns the exit code. Never throws. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(givenArgv: readonly string[], givenIo: CliIo): Promise<number> {
+  // The re-executed child gets its secret arguments through the environment, not argv.
+  const restored = restoreSecretArgs(givenArgv, givenIo.env);
+  const argv = restored.argv;
+  const io: CliIo = { ...givenIo, env: restored.env };
   let debug = argv.includes("--debug");
   try {
     const parsed = parseArgs(argv, GLOBAL_FLAGS, (name) => findCommand(name)?.flags);
+    registerFlagSecrets(parsed.flags, io.env);
     if (parsed.flags["version"] && parsed.command === undefined) {
       const { versionLine } = await import("./version.ts");
       io.stdout(`${await versionLine()}\n`);
@@ -118,7 +125,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         await checkStackerDirOwner(globals.stackerDir, Deno.uid() ?? 0);
       }
       if (needsUserns({ env: io.env, internalUserns: globals.internalUserns })) {
-        return await reexecInUserns(argv, { env: io.env, log });
+        const { argv: shown, secret } = splitSecretArgs(argv);
+        const env = secret.length > 0 ? { ...io.env, [SECRET_ARGS_ENV]: JSON.stringify(secret) } : io.env;
+        return await reexecInUserns(shown, { env, log });
       }
     }
     const impl = await cmd.load();
@@ -134,10 +143,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
     return code ?? 0;
   } catch (err) {
-    io.stderr(`error: ${errorLine(err)}\n`);
+    io.stderr(redactSecrets(`error: ${errorLine(err)}\n`));
     if (debug) {
-      for (const line of causeChain(err).slice(1)) io.stderr(`  caused by: ${line}\n`);
-      if (err instanceof Error && err.stack) io.stderr(err.stack + "\n");
+      for (const line of causeChain(err).slice(1)) io.stderr(redactSecrets(`  caused by: ${line}\n`));
+      if (err instanceof Error && err.stack) io.stderr(redactSecrets(err.stack + "\n"));
     }
     return err instanceof StackerError ? err.exitCode : 1;
   }

@@ -10,6 +10,7 @@ import type { Logger } from "../util/log.ts";
 import { silentLogger } from "../util/log.ts";
 import { validateRunSpec } from "./container_config.ts";
 import { prepareMountPoints } from "./_mount_points.ts";
+import { mustRedact, pumpRedacted } from "./_redacted_output.ts";
 import { type HelperOutcome, type HelperRequest, processStartTime, type WatchedProcess } from "./helper.ts";
 import { selfCommand } from "./self_command.ts";
 import { OUTER_PID_ENV } from "./userns.ts";
@@ -114,15 +115,22 @@ export async function runInContainer(
     await Deno.writeTextFile(`${work}/request.json`, JSON.stringify(req));
     const argv = [...(opts.helper ?? [...selfCommand(), "internal-run"]), `${work}/request.json`];
     log.debug("Starting container", { container: spec.name, argv: spec.argv.join(" ") });
+    // With secrets registered, output that would be inherited passes through a redacting filter.
+    const redactOut = mustRedact(opts.stdout, spec.interactive);
+    const redactErr = mustRedact(opts.stderr, spec.interactive);
     const child = new Deno.Command(argv[0], {
       args: argv.slice(1),
       // LXC keeps its lock files under XDG_RUNTIME_DIR when not real root (§3b).
       env: { ...env, XDG_RUNTIME_DIR: `${spec.lxcPath}/.xdg-run` },
       clearEnv: true,
       stdin: opts.stdin ?? (spec.interactive ? "inherit" : "null"),
-      stdout: opts.stdout ?? "inherit",
-      stderr: opts.stderr ?? "inherit",
+      stdout: redactOut ? "piped" : opts.stdout ?? "inherit",
+      stderr: redactErr ? "piped" : opts.stderr ?? "inherit",
     }).spawn();
+    const pumps = [
+      redactOut ? pumpRedacted(child.stdout, Deno.stdout) : undefined,
+      redactErr ? pumpRedacted(child.stderr, Deno.stderr) : undefined,
+    ];
     const onAbort = () => {
       try {
         child.kill("SIGTERM");
@@ -131,7 +139,7 @@ export async function runInContainer(
     if (!spec.interactive) opts.signal?.addEventListener("abort", onAbort, { once: true });
     let out: Deno.CommandOutput;
     try {
-      out = await child.output();
+      out = redactOut || redactErr ? await redactedOutcome(child, pumps) : await child.output();
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);
     }
@@ -167,6 +175,15 @@ export async function runInContainer(
     await Deno.remove(work, { recursive: true }).catch(() => {});
     await points?.restore();
   }
+}
+
+/** The helper's status once it and the redacting pumps are done (no output is collected). */
+async function redactedOutcome(
+  child: Deno.ChildProcess,
+  pumps: readonly (Promise<void> | undefined)[],
+): Promise<Deno.CommandOutput> {
+  const [status] = await Promise.all([child.status, ...pumps]);
+  return { ...status, stdout: new Uint8Array(), stderr: new Uint8Array() } as Deno.CommandOutput;
 }
 
 /** The lower dirs of an LXC overlay rootfs (`overlay:<top>:…:<bottom>:<upper>`), top first; [] otherwise. */

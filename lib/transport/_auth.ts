@@ -2,6 +2,7 @@
  * Registry credentials and challenges: auth files (containers `auth.json`, docker `config.json`)
  * and `WWW-Authenticate` parsing. The environment is passed in; nothing here reads `Deno.env`.
  */
+import { registerSecret } from "../util/secrets.ts";
 import { join } from "../util/path.ts";
 import { RegistryError } from "../util/errors.ts";
 
@@ -51,6 +52,7 @@ export async function lookupCredentials(
       const e = auths[k];
       if (!e) continue;
       if (e.username !== undefined && e.password !== undefined) {
+        registerSecret(e.password, "<password>");
         return { username: e.username, password: e.password };
       }
       if (!e.auth) continue;
@@ -64,6 +66,8 @@ export async function lookupCredentials(
           },
         );
       }
+      registerSecret(decoded.slice(i + 1), "<password>");
+      registerSecret(e.auth, "<auth>");
       return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
     }
   }

@@ -3,6 +3,7 @@
  * client and its CA certificates, and every authenticated request (anonymous, basic, bearer tokens
  * with scopes and refresh). The blob and manifest modules see it only as a {@link RegistrySession}.
  */
+import { registerSecret } from "../util/secrets.ts";
 import { RegistryError } from "../util/errors.ts";
 import { type Logger, silentLogger } from "../util/log.ts";
 import { basicAuth, type Credentials, lookupCredentials, parseChallenge } from "./_auth.ts";
@@ -256,6 +257,7 @@ export class Session implements RegistrySession, Disposable {
     }
     // refresh 10 s early; the spec's default lifetime is 60 s
     const ttl = Math.max(1, (body.expires_in ?? 60) - 10) * 1000;
+    registerSecret(value, "<token>");
     this.#tokens.set(key, { value, expires: Date.now() + ttl });
   }
 }

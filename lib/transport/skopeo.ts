@@ -22,9 +22,15 @@ export async function skopeoCopy(src: string, dst: string, opts: SkopeoCopyOptio
   const args = ["copy", "--quiet"];
   if (opts.os) args.push("--override-os", opts.os);
   if (opts.arch) args.push("--override-arch", opts.arch);
-  if (opts.srcCreds) args.push("--src-creds", `${opts.srcCreds.username}:${opts.srcCreds.password}`);
-  if (opts.destCreds) args.push("--dest-creds", `${opts.destCreds.username}:${opts.destCreds.password}`);
   if (opts.insecure) args.push("--src-tls-verify=false", "--dest-tls-verify=false");
+  // Credentials go to skopeo in a private auth file, never in its argv (`ps` shows argv to everyone).
+  const authDir = opts.srcCreds || opts.destCreds
+    ? await Deno.makeTempDir({ prefix: "stacker-skopeo-" })
+    : "";
+  if (opts.srcCreds) args.push("--src-authfile", await authFile(`${authDir}/src.json`, src, opts.srcCreds));
+  if (opts.destCreds) {
+    args.push("--dest-authfile", await authFile(`${authDir}/dest.json`, dst, opts.destCreds));
+  }
   args.push(src, dst);
   opts.log.debug("skopeo copy", { src, dst });
   let out: Deno.CommandOutput;
@@ -38,6 +44,7 @@ export async function skopeoCopy(src: string, dst: string, opts: SkopeoCopyOptio
     })
       .output();
   } catch (err) {
+    if (authDir) await Deno.remove(authDir, { recursive: true }).catch(() => {});
     if (err instanceof Deno.errors.NotFound) {
       throw new OciError(`Cannot copy "${src}": the scheme needs skopeo, which is not installed`, {
         code: "transport.no-skopeo",
@@ -46,6 +53,7 @@ export async function skopeoCopy(src: string, dst: string, opts: SkopeoCopyOptio
     }
     throw err;
   }
+  if (authDir) await Deno.remove(authDir, { recursive: true }).catch(() => {});
   if (out.code !== 0) {
     const stderr = new TextDecoder().decode(out.stderr).trim().slice(-2000);
     throw new OciError(`Cannot copy "${src}" to "${dst}" with skopeo: ${stderr}`, {
@@ -53,4 +61,16 @@ export async function skopeoCopy(src: string, dst: string, opts: SkopeoCopyOptio
       context: { src, dst, exit: out.code },
     });
   }
+}
+
+/** Writes a containers auth file (mode 0600) for the registry of `ref` (`docker://host/…`). */
+async function authFile(
+  path: string,
+  ref: string,
+  c: { username: string; password: string },
+): Promise<string> {
+  const host = ref.replace(/^docker:\/\//, "").split("/")[0];
+  const auth = btoa(String.fromCharCode(...new TextEncoder().encode(`${c.username}:${c.password}`)));
+  await Deno.writeTextFile(path, JSON.stringify({ auths: { [host]: { auth } } }), { mode: 0o600 });
+  return path;
 }

@@ -2,7 +2,9 @@
  * The one logger. Levels debug < info < warn < error; `quiet` shows only errors. Fields (layer,
  * digest…) are appended as `key=value`. `warnOnce` keeps repeated conditions to one line.
  * Output goes to a sink (stderr by default, or a log file): no global state, each command makes one.
+ * Registered secrets (util/secrets.ts) never reach the sink.
  */
+import { redactSecrets } from "./secrets.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -79,7 +81,7 @@ export class Logger {
       .join(" ");
     const prefix = this.#timestamps ? `${new Date().toISOString()} ` : "";
     const lvl = level === "info" ? "" : `${level}: `;
-    this.#sink(`${prefix}${lvl}${msg}${tail ? " " + tail : ""}`);
+    this.#sink(redactSecrets(`${prefix}${lvl}${msg}${tail ? " " + tail : ""}`));
   }
 }
 

@@ -40,17 +40,24 @@ async function builderOwner(): Promise<string> {
   return `${ids.uid}:${ids.gid}`;
 }
 
-/** `stacker args…` in `cwd` as `who`, as a process; never throws for a non-zero exit. */
-export async function stackerAs(who: Who, cwd: string, args: readonly string[]): Promise<CliResult> {
+/** `stacker args…` in `cwd` as `who` (plus `env`), as a process; never throws for a non-zero exit. */
+export async function stackerAs(
+  who: Who,
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   if (who === "builder") {
     return await runAsTestUser([Deno.execPath(), "run", "-A", `${sourceRootForTestUser()}/cli.ts`, ...args], {
       cwd,
+      env,
     });
   }
   const cli = new URL("../../cli.ts", import.meta.url).pathname;
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, ...args],
     cwd,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
