@@ -48,7 +48,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function run(cmd: string, args: string[], cwd?: string): Promise<{ ok: boolean; out: string }> {
+export async function run(cmd: string, args: string[], cwd?: string): Promise<{ ok: boolean; out: string }> {
   try {
     const r = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped", stdin: "null" })
       .output();
@@ -80,7 +80,45 @@ async function hostVersion(pkg: string, debArch: string): Promise<string | undef
   return arch === debArch || arch === "all" ? version : undefined;
 }
 
-async function hostDebArch(): Promise<string | undefined> {
+/** Private apt lists for a foreign Debian architecture: `options` go before an apt-get command. */
+export interface ForeignApt {
+  /** Temp dir holding the lists and the cache; the caller removes it. */
+  readonly dir: string;
+  readonly options: string[];
+}
+
+/**
+ * apt-get options (and an `apt-get update` already run with them) that download packages of
+ * `debArch` without touching the host's dpkg architectures or apt state.
+ */
+export async function foreignApt(
+  debArch: string,
+  report: (line: string) => void = () => {},
+): Promise<ForeignApt> {
+  const dir = await Deno.makeTempDir({ prefix: "stacker-ts-apt-" });
+  for (const d of ["lists/partial", "cache/archives/partial"]) {
+    await Deno.mkdir(`${dir}/${d}`, { recursive: true });
+  }
+  await run("chmod", ["-R", "0777", dir]);
+  const options = [
+    "-o",
+    `APT::Architectures::=${debArch}`,
+    "-o",
+    `APT::Architecture=${debArch}`,
+    "-o",
+    `Dir::State::Lists=${dir}/lists`,
+    "-o",
+    `Dir::Cache=${dir}/cache`,
+    "-o",
+    "Dir::State::status=/dev/null",
+  ];
+  const up = await run("apt-get", [...options, "update"]);
+  if (!up.ok) report(`apt-get update for ${debArch}: ${up.out.split("\n").at(-1)}`);
+  return { dir, options };
+}
+
+/** dpkg's name for this host's architecture (amd64, arm64). */
+export async function hostDebArch(): Promise<string | undefined> {
   const r = await run("dpkg", ["--print-architecture"]);
   return r.ok ? r.out : undefined;
 }
@@ -99,31 +137,10 @@ export async function fetchHelpers(opts: FetchHelpersOptions = {}): Promise<Fetc
   const nativeArch = await hostDebArch();
   // A foreign architecture gets its own apt lists in a temp dir, so the host's dpkg
   // architectures and apt state stay as they are.
-  let foreign: { dir: string; options: string[] } | undefined;
+  let foreign: ForeignApt | undefined;
   const aptOptions = async (debArch: string): Promise<string[]> => {
     if (debArch === nativeArch) return [];
-    if (!foreign) {
-      const dir = await Deno.makeTempDir({ prefix: "stacker-ts-apt-" });
-      for (const d of ["lists/partial", "cache/archives/partial"]) {
-        await Deno.mkdir(`${dir}/${d}`, { recursive: true });
-      }
-      await run("chmod", ["-R", "0777", dir]);
-      const options = [
-        "-o",
-        `APT::Architectures::=${debArch}`,
-        "-o",
-        `APT::Architecture=${debArch}`,
-        "-o",
-        `Dir::State::Lists=${dir}/lists`,
-        "-o",
-        `Dir::Cache=${dir}/cache`,
-        "-o",
-        "Dir::State::status=/dev/null",
-      ];
-      foreign = { dir, options };
-      const up = await run("apt-get", [...options, "update"]);
-      if (!up.ok) report(`apt-get update for ${debArch}: ${up.out.split("\n").at(-1)}`);
-    }
+    foreign ??= await foreignApt(debArch, report);
     return foreign.options;
   };
   try {

@@ -1,4 +1,5 @@
 /** `stacker version` and `stacker --version`: one line, `stacker <version> liblxc <version>`. */
+import { distLayout } from "../util/dist.ts";
 import { STACKER_VERSION } from "../util/version.ts";
 import { VERSION_META } from "./_meta.ts";
 import type { CommandDef } from "./types.ts";
@@ -13,7 +14,12 @@ export async function versionLine(): Promise<string> {
     const { lxcVersion } = await import("../ffi/liblxc.ts");
     lxc = lxcVersion();
   } catch { /* no liblxc on this host: the version line is still useful */ }
-  return `stacker ${STACKER_VERSION} liblxc ${lxc}`;
+  const dist = distLayout();
+  // A dist file names what it carries; the line still starts as stacker's does for scripts.
+  const embedded = dist
+    ? ` (dist linux-${dist.arch}: ${Object.entries(dist.embedded).map(([k, v]) => `${k} ${v}`).join(", ")})`
+    : "";
+  return `stacker ${STACKER_VERSION} liblxc ${lxc}${embedded}`;
 }
 
 export const versionCommand: CommandDef = {

@@ -8,6 +8,7 @@
  * multithreaded: only the daemonized start plus attach is offered here. Blocking calls (`wait`,
  * `attach_run_wait`) run on Deno's blocking pool (`nonblocking: true`), so the event loop stays free.
  */
+import { distLayout } from "../util/dist.ts";
 import { RuntimeError } from "../util/errors.ts";
 import { resolveLibrary } from "../util/permissions.ts";
 
@@ -69,9 +70,34 @@ let lib: Lib | undefined;
 /** The liblxc soname this module opens. */
 export const LIBLXC_SONAME = "liblxc.so.1";
 
+/** Handles of the dist's preloaded libraries: kept open for the life of the process. */
+const preloaded: Deno.DynamicLibrary<Record<string, never>>[] = [];
+
+/**
+ * The liblxc to open: the dist's own copy, after its dependencies from the same dir (opened by
+ * absolute path first, so liblxc's DT_NEEDED entries resolve to them by soname, not to the host's),
+ * else the host's.
+ */
+function liblxcPath(): string | undefined {
+  const dist = distLayout();
+  if (!dist) return resolveLibrary(LIBLXC_SONAME);
+  for (const so of dist.libraries.filter((l) => l !== LIBLXC_SONAME).slice(preloaded.length)) {
+    try {
+      preloaded.push(Deno.dlopen(`${dist.lib}/${so}`, {}));
+    } catch (cause) {
+      throw new RuntimeError(`Cannot load "${dist.lib}/${so}" (needed by the embedded liblxc) through FFI`, {
+        code: "runtime.no-liblxc",
+        cause,
+        context: { library: `${dist.lib}/${so}` },
+      });
+    }
+  }
+  return `${dist.lib}/${LIBLXC_SONAME}`;
+}
+
 function liblxc(): Lib {
   if (lib) return lib;
-  const path = resolveLibrary(LIBLXC_SONAME);
+  const path = liblxcPath();
   if (!path) {
     throw new RuntimeError(
       `Cannot load ${LIBLXC_SONAME}: it is not installed (install the Debian package "liblxc1")`,

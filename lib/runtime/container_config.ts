@@ -24,6 +24,11 @@ export interface HostPaths {
   readonly stackerView: string;
   /** Real root in the initial user namespace: cgroups are ours to manage. */
   readonly realRoot: boolean;
+  /**
+   * An empty host dir for `lxc.rootfs.mount`; unset keeps liblxc's compiled-in default, which a host
+   * without the lxc package (a dist file's liblxc) does not have.
+   */
+  readonly rootfsMount?: string;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -101,6 +106,7 @@ export function containerConfig(
     ["lxc.rootfs.path", spec.lxcRootfs.path],
   ];
   if (spec.lxcRootfs.options) c.push(["lxc.rootfs.options", spec.lxcRootfs.options]);
+  if (host.rootfsMount) c.push(["lxc.rootfs.mount", host.rootfsMount]);
   c.push(
     ["lxc.log.file", spec.logFile],
     ["lxc.log.level", spec.logLevel ?? "INFO"],

@@ -114,7 +114,10 @@ async function runContainer(
     // The container's root (the owner of runDir's files) must reach the view and the FIFO.
     await Deno.chmod(runDir, 0o755);
 
-    const config = containerConfig(spec, { busybox: spec.busybox, lifeline, stackerView, realRoot }, isDir);
+    const rootfsMount = `${runDir}/rootfs.mount`;
+    await Deno.mkdir(rootfsMount);
+    const host = { busybox: spec.busybox, lifeline, stackerView, realRoot, rootfsMount };
+    const config = containerConfig(spec, host, isDir);
     c = LxcContainer.open(spec.name, spec.lxcPath);
     for (const [k, v] of config) c.setConfigItem(k, v);
     cgroups = realRoot ? await ownCgroupProcsFiles() : [];

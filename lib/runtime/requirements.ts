@@ -5,6 +5,7 @@
  */
 import { lxcVersion } from "../ffi/liblxc.ts";
 import { lgetxattr } from "../ffi/libc.ts";
+import { distLayout } from "../util/dist.ts";
 import { helperStatus } from "../util/helpers.ts";
 import type { Logger } from "../util/log.ts";
 import { silentLogger } from "../util/log.ts";
@@ -76,7 +77,10 @@ export async function runtimeRequirements(opts: RequirementsOptions): Promise<Re
   } catch (err) {
     out.push({ name: "liblxc", ok: false, detail: `${(err as Error).message}` });
   }
-  const usernsexec = await which("lxc-usernsexec", opts.env.PATH);
+  const dist = distLayout();
+  const usernsexec = dist
+    ? `${dist.bin}/lxc-usernsexec (dist)`
+    : await which("lxc-usernsexec", opts.env.PATH);
   out.push({
     name: "lxc-usernsexec",
     ok: usernsexec !== undefined,

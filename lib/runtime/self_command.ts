@@ -3,6 +3,8 @@
  * executable alone, or the Deno executable running cli.ts with all permissions from the module cache.
  */
 
+import { distLayout } from "../util/dist.ts";
+
 /** The entry point cli.ts as a path, when this module was loaded from a file. */
 export function cliPath(): string | undefined {
   const url = new URL("../../cli.ts", import.meta.url);
@@ -22,5 +24,7 @@ export function isCompiled(): boolean {
 export function selfCommand(): string[] {
   if (isCompiled()) return [Deno.execPath()];
   const path = cliPath() ?? new URL("../../cli.ts", import.meta.url).href;
-  return [Deno.execPath(), "run", "-A", "--cached-only", path];
+  // A dist's copy ignores any deno.json where it is started: its dependencies are bundled.
+  const config = distLayout() ? ["--no-config"] : [];
+  return [Deno.execPath(), "run", "-A", "--cached-only", ...config, path];
 }

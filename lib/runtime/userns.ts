@@ -10,6 +10,7 @@
  * `--map-users`, so it cannot express "own uid → 0 plus a subordinate range" (RUNTIME-NOTES.md §6).
  * lxc-usernsexec also gives the child a private mount namespace.
  */
+import { distLayout, distUsernsexec } from "../util/dist.ts";
 import { StackerError } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 import { silentLogger } from "../util/log.ts";
@@ -123,6 +124,12 @@ export interface ReexecOptions {
   readonly subgidFile?: string;
 }
 
+/** argv prefix of `lxc-usernsexec`: the dist file's own copy, else the host's on PATH. */
+export function usernsexecCommand(): string[] {
+  const dist = distLayout();
+  return dist ? distUsernsexec(dist) : ["lxc-usernsexec"];
+}
+
 /** What is missing for unprivileged operation, as StackerErrors (empty when everything is there). */
 export async function usernsProblems(opts: ReexecOptions): Promise<StackerError[]> {
   const uid = opts.uid ?? Deno.uid() ?? 0;
@@ -142,7 +149,7 @@ export async function usernsProblems(opts: ReexecOptions): Promise<StackerError[
       );
     }
   }
-  if (!(await onPath("lxc-usernsexec", opts.env.PATH))) {
+  if (!distLayout() && !(await onPath("lxc-usernsexec", opts.env.PATH))) {
     problems.push(
       new StackerError(
         'Cannot enter a user namespace: "lxc-usernsexec" is missing (install the Debian package "lxc")',
@@ -205,8 +212,9 @@ export async function reexecInUserns(argv: readonly string[], opts: ReexecOption
   const self = opts.command ?? selfCommand();
   const args = [...idMapArgs(uid, gid, subuid, subgid), "--", ...self, INTERNAL_USERNS_FLAG, ...argv];
   log.debug("Re-executing in a user namespace", { argv: args.join(" ") });
-  const child = new Deno.Command("lxc-usernsexec", {
-    args,
+  const [usernsexec, ...prefix] = usernsexecCommand();
+  const child = new Deno.Command(usernsexec, {
+    args: [...prefix, ...args],
     env: { ...opts.env, [REAL_UID_ENV]: String(uid), [OUTER_PID_ENV]: String(Deno.pid) },
     clearEnv: true,
     stdin: "inherit",

@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import manifestJson from "../../vendor/manifest.json" with { type: "json" };
+import { distLayout } from "./dist.ts";
 import { StackerError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { openFileChunks } from "./file_stream.ts";
@@ -78,7 +79,8 @@ export interface FindHelperOptions {
   readonly ignorePath?: boolean;
 }
 
-export type HelperOrigin = "host" | "embedded" | "missing";
+/** "dist": the extracted dist file's own copy (hash-verified when it was extracted). */
+export type HelperOrigin = "host" | "embedded" | "dist" | "missing";
 
 export interface HelperStatus {
   readonly name: string;
@@ -197,6 +199,11 @@ export async function helperStatus(name: string, opts: FindHelperOptions): Promi
   const entry = HELPER_MANIFEST.helpers[name];
   const arch = opts.arch ?? Deno.build.arch;
   const pkg = entry?.arches[arch]?.package ?? entry?.arches["x86_64"]?.package;
+  // A dist file carries the helpers it was built and tested with: they win over the host's.
+  const dist = opts.embeddedDir === undefined ? distLayout() : undefined;
+  if (dist && dist.arch === arch && entry) {
+    return { name, origin: "dist", path: `${dist.bin}/${name}`, package: pkg };
+  }
   let note: string | undefined;
   if (!opts.ignorePath) {
     for (const path of await onPath(name, opts.env)) {
@@ -228,8 +235,8 @@ export async function findHelper(name: string, opts: FindHelperOptions): Promise
   const status = await helperStatus(name, opts);
   const log = opts.log.with({ helper: name });
   if (status.note) log.debug(`Passed over a helper candidate: ${status.note}`);
-  if (status.origin === "host") {
-    log.debug("Using the host's helper", { path: status.path });
+  if (status.origin === "host" || status.origin === "dist") {
+    log.debug(`Using the ${status.origin}'s helper`, { path: status.path });
     return status.path!;
   }
   if (status.origin === "missing") {
