@@ -139,9 +139,13 @@ async function main(argv: string[]): Promise<number> {
           args: ["run", "-A", `${root}/scripts/compile.ts`, "--arch", arch, "--output", output],
           cwd: root,
           stdin: "null",
+          stdout: "inherit",
+          stderr: "inherit",
         }).output();
         if (!r.success) {
-          say(`dist ${arch}: deno compile with the denort from ${denort.via} failed (exit ${r.code})`);
+          say(
+            `dist ${arch}: deno compile with the denort from ${denort.via} (${denort.path}) failed (exit ${r.code})`,
+          );
           return 1;
         }
         continue;

@@ -34,7 +34,7 @@ export interface DistLayout extends DistManifest {
 let cached: DistLayout | null | undefined;
 
 /** The dist.json next to this program's cli.ts, when this module was loaded from a file. */
-function manifestPath(): string | undefined {
+export function distManifestPath(): string | undefined {
   const url = new URL("../../dist.json", import.meta.url);
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
 }
@@ -74,13 +74,15 @@ export function parseDistManifest(text: string, appDir: string): DistLayout {
  */
 export function distLayout(): DistLayout | undefined {
   if (cached !== undefined) return cached ?? undefined;
-  const path = manifestPath();
+  const path = distManifestPath();
   let text: string | undefined;
   try {
     // Sync on purpose: read once, from the few places that must know before they act.
     if (path) text = Deno.readTextFileSync(path);
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    // Not readable under the permissions this process was given: not started as a dist (the
+    // dist's launcher always grants its own dir).
+    if (!(err instanceof Deno.errors.NotFound) && !(err instanceof Deno.errors.NotCapable)) throw err;
   }
   cached = text === undefined ? null : parseDistManifest(text, path!.slice(0, path!.lastIndexOf("/")));
   return cached ?? undefined;

@@ -92,8 +92,11 @@ async function installedVersion(pkg: string, debArch: string): Promise<string | 
 }
 
 /** The path of the file named `name` in a package's file list, resolved to the real file. */
-async function pick(files: string[], name: string, root: string, pkg: string): Promise<string> {
-  const hit = files.find((f) => f.endsWith(`/${name}`));
+async function pick(files: string[], f: RuntimeFile, root: string): Promise<string> {
+  const { name, package: pkg } = f;
+  // Only where such files live: a package also ships e.g. a shell completion named like its tool.
+  const where = f.dir === "bin" ? /\/s?bin\/[^/]+$/ : /\/lib\/(?:[^/]+\/)?[^/]+$/;
+  const hit = files.find((p) => p.endsWith(`/${name}`) && where.test(p));
   if (!hit) throw new Error(`Cannot find "${name}" in the Debian package "${pkg}"`);
   const real = await Deno.realPath(`${root}${hit}`);
   if (!real.startsWith(root === "" ? "/" : `${root}/`)) {
@@ -122,7 +125,7 @@ export async function runtimeFiles(
       const installed = native ? await installedVersion(f.package, debArch) : undefined;
       if (installed) {
         const list = (await must("dpkg-query", ["-L", `${f.package}:${debArch}`])).split("\n");
-        out.push({ ...f, path: await pick(list, f.name, "", f.package), version: installed });
+        out.push({ ...f, path: await pick(list, f, ""), version: installed });
         continue;
       }
       const tree = `${debs}/${f.package}`;
@@ -145,7 +148,7 @@ export async function runtimeFiles(
       }
       const list = (await must("find", [tree, "-name", f.name])).split("\n").map((p) => p.slice(tree.length));
       const version = (await Deno.readTextFile(`${tree}/.version`)).trim();
-      out.push({ ...f, path: await pick(list, f.name, tree, f.package), version });
+      out.push({ ...f, path: await pick(list, f, tree), version });
     }
   } finally {
     if (foreign) await Deno.remove(foreign.dir, { recursive: true });

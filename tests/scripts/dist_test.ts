@@ -11,6 +11,7 @@ import { checkDistFile, distFileName } from "../../scripts/dist.ts";
 import { stubScript } from "../../scripts/dist/_stub.ts";
 
 const dec = new TextDecoder();
+const root = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 const isRoot = Deno.uid() === 0;
 
 async function runDist(file: string, args: string[], cache: string) {
@@ -205,4 +206,86 @@ Deno.test("dist stub: the offset it carries is where the payload starts", () => 
   assert.equal(off, new TextEncoder().encode(stub).length + 1);
   assert.match(stub, /'--allow-read=\/it'\\''s'/);
   assert.ok(stub.startsWith("#!/bin/sh\n"));
+});
+
+Deno.test({
+  name:
+    "dist: with DENORT_BIN set, the task goes through deno compile with that runtime (a stub fails clearly)",
+  ignore: !isRoot,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dist-denort-" });
+    try {
+      await Deno.writeTextFile(`${dir}/denort`, "#!/bin/sh\necho 'stub denort' >&2\nexit 42\n", {
+        mode: 0o755,
+      });
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--cached-only",
+          `${root}/scripts/dist.ts`,
+          "--arch",
+          "x86_64",
+          "--out",
+          `${dir}/out`,
+        ],
+        env: { DENORT_BIN: `${dir}/denort`, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = dec.decode(r.stderr);
+      assert.match(
+        stderr,
+        new RegExp(`^dist x86_64: denort from DENORT_BIN \\(${dir}/denort\\): deno compile$`, "m"),
+      );
+      assert.ok(!stderr.includes("self-extracting"), stderr);
+      // deno compile writes its payload into the runtime's ELF sections: a shell script is refused.
+      assert.equal(r.code, 1);
+      assert.match(
+        stderr,
+        new RegExp(`deno compile with the denort from DENORT_BIN \\(${dir}/denort\\) failed`),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "dist --arch aarch64: built from Debian's arm64 packages and npm's arm64 Deno, payload verified (not run)",
+  ignore: !isRoot,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dist-arm64-" });
+    try {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--cached-only",
+          `${root}/scripts/dist.ts`,
+          "--arch",
+          "aarch64",
+          "--self-extracting",
+        ]
+          .concat(["--out", dir]),
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = dec.decode(r.stderr);
+      assert.equal(r.code, 0, stderr);
+      assert.match(
+        stderr,
+        /^dist aarch64: payload verified: every file matches SHA256SUMS and every ELF file is for aarch64$/m,
+      );
+      const file = `${dir}/${distFileName("aarch64")}`;
+      assert.ok((await Deno.stat(file)).size <= 60e6, "at most 60 MB");
+      // Checked again here, independently of the script's own check.
+      await checkDistFile(file, "aarch64");
+      await assert.rejects(checkDistFile(file, "x86_64"), /is for aarch64, not x86_64/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
